@@ -1,0 +1,152 @@
+"""The pipeline for one file: read -> parse -> model -> rules -> locate -> suppress.
+
+The CLI and the output formats only see ``Diagnostic``/``FileResult``; nothing here prints.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import re
+import tokenize
+from pathlib import Path
+from typing import Collection, Dict, List, Optional, Tuple
+
+from .catalogue import RULES
+from .diagnostics import Diagnostic, FileResult
+from .suppress import file_exemptions, filter_suppressed, is_exempt
+
+# A file that mentions none of these cannot construct or step a scheduler; it only needs a
+# syntax check (CPython's parser is an order of magnitude faster than libcst's).
+_MAY_CONCERN_SCHEDULERS = re.compile(r"[Ss]ched|LR|lr_|WarmRestarts")
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+class UnreadableSource(Exception):
+    """The bytes of a file cannot be turned into Python source text."""
+
+    def __init__(self, reason: str, line: int = 1, column: int = 1) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.line = line
+        self.column = column
+
+
+def decode_source(data: bytes) -> str:
+    """Decode as Python does (BOM, PEP 263 cookie, else UTF-8), or raise ``UnreadableSource``."""
+    if b"\x00" in data:
+        line, column = _line_and_column(data, data.index(b"\x00"))
+        raise UnreadableSource("binary file (contains a NUL byte)", line, column)
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as error:
+        raise UnreadableSource(f"bad encoding declaration: {error}") from None
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as error:
+        line, column = _line_and_column(data, error.start)
+        raise UnreadableSource(
+            f"byte 0x{data[error.start]:02x} is not valid {encoding}; "
+            "declare the file's encoding with a `# -*- coding: ... -*-` line",
+            line,
+            column,
+        ) from None
+    except LookupError:
+        raise UnreadableSource(f"unknown encoding {encoding!r}") from None
+
+
+def _line_and_column(data: bytes, offset: int) -> Tuple[int, int]:
+    line = data.count(b"\n", 0, offset) + 1
+    column = offset - (data.rfind(b"\n", 0, offset) + 1) + 1
+    return line, column
+
+
+def lint_source(
+    source: str, path: str = "<string>", codes: Optional[Collection[str]] = None
+) -> List[Diagnostic]:
+    """Check Python source text; ``codes`` limits the rules (default: every rule)."""
+    enabled = frozenset(RULES) if codes is None else frozenset(codes)
+    exempt_file = file_exemptions(source)
+    enabled = frozenset(code for code in enabled if not is_exempt(code, exempt_file))
+    if not enabled:
+        return []
+    lines = _LINE_BREAK.split(source)
+    diagnostics = _analyse(source, path, enabled)
+    diagnostics = [d for d in diagnostics if d.code in enabled]
+    return sorted(filter_suppressed(diagnostics, lines), key=Diagnostic.sort_key)
+
+
+def _analyse(source: str, path: str, enabled: frozenset) -> List[Diagnostic]:
+    if not _MAY_CONCERN_SCHEDULERS.search(source):
+        return _syntax_check(source, path)
+    import libcst as cst
+
+    from .locate import locate
+    from .model import build_model
+    from .rules import run_rules
+
+    try:
+        module = cst.parse_module(source)
+    except cst.ParserSyntaxError as error:
+        # CPython's message and position read better than the parser's; keep libcst's own only
+        # for syntax that CPython accepts and this libcst does not.
+        reason = f"syntax error: {error.message.splitlines()[0]}"
+        return _syntax_check(source, path) or [_unanalyzable(path, reason, error.raw_line, error.raw_column + 1)]
+    except RecursionError:
+        return [_unanalyzable(path, "too deeply nested to parse", 1, 1)]
+    findings = list(run_rules(build_model(module, path), enabled))
+    if not findings:
+        return []
+    ranges = locate(module, [finding.node for finding in findings])
+    return [
+        Diagnostic(finding.code, RULES[finding.code].format(**finding.fields), path, *ranges[id(finding.node)])
+        for finding in findings
+    ]
+
+
+def _syntax_check(source: str, path: str) -> List[Diagnostic]:
+    try:
+        ast.parse(source, filename=path)
+    except SyntaxError as error:
+        return [_unanalyzable(path, f"syntax error: {error.msg}", error.lineno or 1, error.offset or 1)]
+    except (ValueError, RecursionError, MemoryError) as error:
+        return [_unanalyzable(path, f"cannot parse: {error}", 1, 1)]
+    return []
+
+
+def _unanalyzable(path: str, reason: str, line: int, column: int) -> Diagnostic:
+    message = RULES["LR000"].format(reason=reason)
+    return Diagnostic("LR000", message, path, line, column, line, column + 1)
+
+
+def lint_file(
+    path: "str | Path", codes: Optional[Collection[str]] = None, display_path: Optional[str] = None
+) -> FileResult:
+    """Check one file. Unreadable input is an LR000 finding; an internal crash sets ``error``."""
+    shown = display_path if display_path is not None else str(path)
+    try:
+        data = Path(path).read_bytes()
+    except OSError as error:
+        reason = f"cannot read: {error.strerror or error}"
+        return FileResult(shown, tuple(_selected([_unanalyzable(shown, reason, 1, 1)], codes)))
+    try:
+        source = decode_source(data)
+    except UnreadableSource as error:
+        found = _unanalyzable(shown, error.reason, error.line, error.column)
+        return FileResult(shown, tuple(_selected([found], codes)))
+    try:
+        return FileResult(shown, tuple(lint_source(source, shown, codes)))
+    except Exception as error:  # an lrlint bug: name the file, keep going with the others
+        return FileResult(shown, (), f"internal error while checking {shown}: {type(error).__name__}: {error}")
+
+
+def _selected(diagnostics: List[Diagnostic], codes: Optional[Collection[str]]) -> List[Diagnostic]:
+    return [d for d in diagnostics if codes is None or d.code in codes]
+
+
+def diagnostics_by_code(results: Collection[FileResult]) -> Dict[str, int]:
+    counts: Dict[str, int] = {}
+    for result in results:
+        for diagnostic in result.diagnostics:
+            counts[diagnostic.code] = counts.get(diagnostic.code, 0) + 1
+    return counts

@@ -1,0 +1,47 @@
+"""The rule registry. A rule is a pure function over a ``TrainingLoopModel`` yielding findings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Collection, Dict, Iterator, List
+
+import libcst as cst
+
+from ..model import TrainingLoopModel
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    node: cst.CSTNode  # where the finding points; located by the engine
+    fields: Dict[str, object] = field(default_factory=dict)  # fills the catalogue's message template
+
+
+RuleFunction = Callable[[TrainingLoopModel], Iterator[Finding]]
+REGISTRY: Dict[str, RuleFunction] = {}
+
+
+def rule(code: str) -> Callable[[RuleFunction], RuleFunction]:
+    def register(function: RuleFunction) -> RuleFunction:
+        REGISTRY[code] = function
+        return function
+
+    return register
+
+
+def run_rules(model: TrainingLoopModel, codes: Collection[str]) -> List[Finding]:
+    """Run the enabled rules; one finding per (code, node), in a stable order."""
+    seen = set()
+    findings: List[Finding] = []
+    for code in sorted(REGISTRY):
+        if code not in codes:
+            continue
+        for finding in REGISTRY[code](model):
+            key = (finding.code, id(finding.node))
+            if key not in seen:
+                seen.add(key)
+                findings.append(finding)
+    return findings
+
+
+from . import cadence, order, plateau, step_argument, unstepped  # noqa: E402,F401  (registers the rules)
