@@ -1,0 +1,253 @@
+"""``[tool.lrlint]`` settings: discovery, validation and the ``Settings`` object.
+
+Every problem in a config file is a ``ConfigError`` whose message names the file and the key,
+so that the CLI can print it on one line and exit 2.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, FrozenSet, List, Mapping, NoReturn, Optional, Sequence, Tuple
+
+from .globs import PathGlob
+from .selection import Layer, UnknownSelector, codes_of, validate
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python < 3.11 only
+    import tomli as tomllib
+
+OUTPUT_FORMATS: Tuple[str, ...] = ("concise", "full", "json", "json-lines", "github", "sarif")
+CADENCES: Tuple[str, ...] = ("per-batch", "per-epoch", "needs-metric")
+# Files whose top level is the table; looked for before pyproject.toml in each folder, as ruff
+# looks for ruff.toml and .ruff.toml.
+DEDICATED_FILES: Tuple[str, ...] = ("lrlint.toml", ".lrlint.toml")
+
+_LIST_KEYS = ("select", "extend-select", "ignore", "exclude", "extend-exclude")
+_KNOWN_KEYS = _LIST_KEYS + ("per-file-ignores", "output-format", "respect-gitignore", "schedulers")
+
+
+class ConfigError(Exception):
+    """A config file that cannot be used; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the config file says, validated. ``None`` means "not set: use the default"."""
+
+    config_path: Optional[Path] = None
+    root: Path = field(default_factory=Path.cwd)  # folder that relative globs start from
+    select: Optional[Tuple[str, ...]] = None
+    extend_select: Tuple[str, ...] = ()
+    ignore: Tuple[str, ...] = ()
+    per_file_ignores: Tuple[Tuple[PathGlob, FrozenSet[str]], ...] = ()
+    exclude: Optional[Tuple[str, ...]] = None  # replaces the default excludes, as in ruff
+    extend_exclude: Tuple[str, ...] = ()
+    output_format: Optional[str] = None
+    respect_gitignore: bool = True
+    custom_schedulers: Mapping[str, Tuple[str, ...]] = field(
+        default_factory=lambda: {cadence: () for cadence in CADENCES}
+    )
+
+    @property
+    def layer(self) -> Layer:
+        return Layer(self.select, self.extend_select, self.ignore)
+
+    def relpath(self, path: "str | os.PathLike[str]") -> str:
+        """Posix path relative to ``root``, or the absolute posix path for a file outside it."""
+        absolute = os.path.abspath(path)
+        try:
+            relative = os.path.relpath(absolute, self.root)
+        except ValueError:  # another drive on Windows
+            return Path(absolute).as_posix()
+        if relative == os.pardir or relative.startswith(os.pardir + os.sep):
+            return Path(absolute).as_posix()
+        return Path(relative).as_posix()
+
+    def ignored_codes_for(self, path: "str | os.PathLike[str]") -> FrozenSet[str]:
+        """Codes that ``per-file-ignores`` turns off for this file."""
+        relative = self.relpath(path)
+        ignored: FrozenSet[str] = frozenset()
+        for glob, codes in self.per_file_ignores:
+            if glob.matches(relative):
+                ignored |= codes
+        return ignored
+
+
+def load_settings(
+    config: "Optional[str | os.PathLike[str]]" = None,
+    isolated: bool = False,
+    cwd: "Optional[str | os.PathLike[str]]" = None,
+) -> Settings:
+    """Settings from ``config``, else from the nearest config file upward from ``cwd``."""
+    start = Path(os.path.abspath(cwd if cwd is not None else os.getcwd()))
+    if isolated:
+        return Settings(root=start)
+    if config is not None:
+        path = Path(config)
+        data = _read_toml(path)
+        if path.name == "pyproject.toml":
+            return _from_pyproject(data, path)
+        return parse_table(data, path, label="")
+    found = find_config(start)
+    if found is None:
+        return Settings(root=start)
+    path, data = found
+    if path.name == "pyproject.toml":
+        return _from_pyproject(data, path)
+    return parse_table(data, path, label="")
+
+
+def find_config(start: Path) -> Optional[Tuple[Path, Dict[str, Any]]]:
+    """The nearest ``lrlint.toml``/``.lrlint.toml``, or ``pyproject.toml`` with ``[tool.lrlint]``."""
+    for folder in (start, *start.parents):
+        for name in DEDICATED_FILES:
+            candidate = folder / name
+            if candidate.is_file():
+                return candidate, _read_toml(candidate)
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file() and _may_have_table(pyproject):
+            data = _read_toml(pyproject)
+            if isinstance(data.get("tool"), dict) and "lrlint" in data["tool"]:
+                return pyproject, data
+    return None
+
+
+def _may_have_table(path: Path) -> bool:
+    # Parse only files that mention lrlint: someone else's broken pyproject.toml is not ours.
+    try:
+        return b"lrlint" in path.read_bytes()
+    except OSError:
+        return False
+
+
+def _read_toml(path: Path) -> Dict[str, Any]:
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read config file: {error.strerror or error}") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{path}: invalid TOML: not UTF-8 ({error.reason})") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: invalid TOML: {error}") from None
+
+
+def _from_pyproject(data: Dict[str, Any], path: Path) -> Settings:
+    tool = data.get("tool", {})
+    table = tool.get("lrlint", {}) if isinstance(tool, dict) else {}
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [tool] 'lrlint' must be a table, not {_type_name(table)}")
+    return parse_table(table, path, label="[tool.lrlint]")
+
+
+def parse_table(table: Mapping[str, Any], path: Path, label: str = "[tool.lrlint]") -> Settings:
+    """Validate one ``[tool.lrlint]`` table (``label`` names it in messages; "" for lrlint.toml)."""
+    where = _Where(path, label)
+    for key in table:
+        if key not in _KNOWN_KEYS:
+            where.fail(f"unknown key '{key}'{_suggest(key, _KNOWN_KEYS)}")
+    lists = {key: _selectors_or_globs(table, key, where) for key in _LIST_KEYS if key in table}
+    output_format = table.get("output-format")
+    if output_format is not None and output_format not in OUTPUT_FORMATS:
+        if not isinstance(output_format, str):
+            where.fail(f"'output-format' must be a string, not {_type_name(output_format)}")
+        where.fail(
+            f"'output-format': unknown output format '{output_format}'"
+            f"{_suggest(output_format, OUTPUT_FORMATS)} (expected one of: {', '.join(OUTPUT_FORMATS)})"
+        )
+    respect_gitignore = table.get("respect-gitignore", True)
+    if not isinstance(respect_gitignore, bool):
+        where.fail(f"'respect-gitignore' must be true or false, not {_type_name(respect_gitignore)}")
+    return Settings(
+        config_path=path,
+        root=Path(os.path.abspath(path)).parent,
+        select=lists.get("select"),
+        extend_select=lists.get("extend-select", ()),
+        ignore=lists.get("ignore", ()),
+        per_file_ignores=_per_file_ignores(table.get("per-file-ignores", {}), where),
+        exclude=lists.get("exclude"),
+        extend_exclude=lists.get("extend-exclude", ()),
+        output_format=output_format,
+        respect_gitignore=respect_gitignore,
+        custom_schedulers=_schedulers(table.get("schedulers", {}), where.sub("schedulers")),
+    )
+
+
+@dataclass(frozen=True)
+class _Where:
+    path: Path
+    label: str
+
+    def fail(self, message: str) -> NoReturn:
+        prefix = f"{self.label} " if self.label else ""
+        raise ConfigError(f"{self.path}: {prefix}{message}")
+
+    def sub(self, key: str) -> "_Where":
+        inner = self.label[1:-1] + "." if self.label else ""
+        return _Where(self.path, f"[{inner}{key}]")
+
+
+def _selectors_or_globs(table: Mapping[str, Any], key: str, where: _Where) -> Tuple[str, ...]:
+    values = _string_list(table[key], f"'{key}'", where)
+    if key in ("select", "extend-select", "ignore"):
+        try:
+            validate(values)
+        except UnknownSelector as error:
+            where.fail(f"'{key}': {error}")
+    return values
+
+
+def _string_list(value: Any, name: str, where: _Where) -> Tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        got = _type_name(value) if not isinstance(value, list) else "a list with non-strings"
+        where.fail(f"{name} must be a list of strings, not {got}")
+    return tuple(value)
+
+
+def _per_file_ignores(value: Any, where: _Where) -> Tuple[Tuple[PathGlob, FrozenSet[str]], ...]:
+    if not isinstance(value, dict):
+        where.fail(f"'per-file-ignores' must be a table of glob = [codes], not {_type_name(value)}")
+    inner = where.sub("per-file-ignores")
+    result: List[Tuple[PathGlob, FrozenSet[str]]] = []
+    for pattern, selectors in value.items():
+        codes = _string_list(selectors, f"'{pattern}'", inner)
+        try:
+            result.append((PathGlob.compile(pattern), codes_of(codes)))
+        except UnknownSelector as error:
+            inner.fail(f"'{pattern}': {error}")
+    return tuple(result)
+
+
+def _schedulers(value: Any, where: _Where) -> Dict[str, Tuple[str, ...]]:
+    if not isinstance(value, dict):
+        where.fail(f"must be a table, not {_type_name(value)}")
+    result: Dict[str, Tuple[str, ...]] = {cadence: () for cadence in CADENCES}
+    for key, names in value.items():
+        if key not in CADENCES:
+            where.fail(f"unknown key '{key}'{_suggest(key, CADENCES)}")
+        result[key] = _string_list(names, f"'{key}'", where)
+        for name in result[key]:
+            if not all(part.isidentifier() for part in name.split(".")):
+                where.fail(f"'{key}': '{name}' is not a qualified name such as 'mypkg.sched.WarmupCosine'")
+    both = sorted(set(result["per-batch"]) & set(result["per-epoch"]))
+    if both:
+        where.fail(f"'{both[0]}' is listed in both 'per-batch' and 'per-epoch'")
+    return result
+
+
+def _suggest(key: str, known: Sequence[str]) -> str:
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _type_name(value: Any) -> str:
+    names = {bool: "a boolean", str: "a string", int: "an integer", float: "a number",
+             list: "a list", dict: "a table"}
+    return names.get(type(value), type(value).__name__)
+

@@ -1,0 +1,240 @@
+"""Turn the command line's PATHS into the files to check.
+
+Folders are walked for ``*.py``, skipping the default excludes, the config's ``exclude`` and
+``extend-exclude`` globs and what ``.gitignore`` files exclude. A path named on the command line
+is checked even when excluded, unless ``force_exclude`` (what pre-commit passes).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, Iterator, List, Optional, Pattern, Sequence, Tuple
+
+from .config import Settings
+from .globs import PathGlob, any_match, glob_to_regex
+
+# ruff's defaults, less the tools lrlint has nothing to do with. `exclude` replaces this list.
+DEFAULT_EXCLUDE: Tuple[str, ...] = (
+    ".git", ".hg", ".svn", ".bzr", ".venv", "venv", "__pycache__", "build", "dist", "node_modules",
+    ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".eggs", "*.egg-info",
+    ".ipynb_checkpoints", "__pypackages__", "site-packages",
+)
+SOURCE_SUFFIXES: Tuple[str, ...] = (".py",)
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    path: str  # what to open
+    display: str  # what to show: as given on the command line, or found under it
+
+
+@dataclass
+class Discovery:
+    files: List[SourceFile] = field(default_factory=list)
+    errors: List[str] = field(default_factory=list)  # one line each: a missing or unreadable path
+
+
+# --- gitignore ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IgnorePattern:
+    regex: Pattern[str]
+    negated: bool
+    dir_only: bool
+
+    def matches(self, relpath: str, is_dir: bool) -> bool:
+        return (is_dir or not self.dir_only) and bool(self.regex.match(relpath))
+
+
+def parse_gitignore(text: str) -> List[IgnorePattern]:
+    """The patterns of one ``.gitignore`` file, in order (the last match wins)."""
+    patterns = []
+    for raw in text.splitlines():
+        line = re.sub(r"(?<!\\)[ \t]+$", "", raw)  # trailing blanks go unless escaped
+        if not line or line.startswith("#"):
+            continue
+        negated = line.startswith("!")
+        if negated:
+            line = line[1:]
+        elif line.startswith(("\\!", "\\#")):
+            line = line[1:]
+        dir_only = line.endswith("/") and not line.endswith("\\/")
+        line = line.rstrip("/") if dir_only else line
+        if not line:
+            continue
+        # A "/" at the start or in the middle anchors the pattern to the .gitignore's folder;
+        # otherwise it matches a name at any depth.
+        if "/" in line:
+            line = line.lstrip("/")
+        else:
+            line = "**/" + line
+        patterns.append(IgnorePattern(re.compile(glob_to_regex(line) + r"\Z"), negated, dir_only))
+    return patterns
+
+
+# The patterns of one file, and the folder they are relative to.
+IgnoreFile = Tuple[str, Tuple[IgnorePattern, ...]]
+
+
+class GitIgnore:
+    """``.gitignore`` files, each read once. Inside a git repository every folder from the git
+    root down contributes; outside one, only the folders at or below ``boundary`` (the folder
+    being walked) do."""
+
+    def __init__(self) -> None:
+        self._files: Dict[str, Optional[IgnoreFile]] = {}
+        self._chains: Dict[Tuple[str, Optional[str]], Tuple[IgnoreFile, ...]] = {}
+        self._in_git: Dict[str, bool] = {}
+
+    def chain(self, folder: str, boundary: str) -> Tuple[IgnoreFile, ...]:
+        """The ignore files that govern the entries of ``folder`` (absolute), outermost first."""
+        in_git = self.inside_git_repo(folder)
+        key = (folder, None if in_git else boundary)
+        if key not in self._chains:
+            parent = os.path.dirname(folder)
+            if _is_git_root(folder):
+                inherited = self._read(os.path.join(folder, ".git", "info", "exclude"), folder)
+            elif parent != folder and (in_git or _is_below(folder, boundary)):
+                inherited = self.chain(parent, boundary)
+            else:
+                inherited = ()
+            self._chains[key] = inherited + self._read(os.path.join(folder, ".gitignore"), folder)
+        return self._chains[key]
+
+    def _read(self, path: str, base: str) -> Tuple[IgnoreFile, ...]:
+        if path not in self._files:
+            try:
+                with open(path, encoding="utf-8", errors="replace") as handle:
+                    self._files[path] = (base, tuple(parse_gitignore(handle.read())))
+            except OSError:  # absent (the usual case) or unreadable: no patterns
+                self._files[path] = None
+        found = self._files[path]
+        return (found,) if found and found[1] else ()
+
+    def inside_git_repo(self, folder: str) -> bool:
+        if folder not in self._in_git:
+            parent = os.path.dirname(folder)
+            self._in_git[folder] = _is_git_root(folder) or (parent != folder and self.inside_git_repo(parent))
+        return self._in_git[folder]
+
+    def is_ignored(self, path: str, is_dir: bool, boundary: str) -> bool:
+        """Whether ``path`` (absolute) is excluded; the last matching pattern wins."""
+        ignored = False
+        for base, patterns in self.chain(os.path.dirname(path), boundary):
+            relative = os.path.relpath(path, base).replace(os.sep, "/")
+            for pattern in patterns:
+                if pattern.matches(relative, is_dir):
+                    ignored = not pattern.negated
+        return ignored
+
+
+def _is_git_root(folder: str) -> bool:
+    return os.path.exists(os.path.join(folder, ".git"))
+
+
+def _is_below(path: str, root: str) -> bool:
+    return path != root and path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+# --- exclusion ---------------------------------------------------------------------------
+
+
+class Excluder:
+    """Decides what is skipped: default/config excludes and, if respected, ``.gitignore``."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        base = settings.exclude if settings.exclude is not None else DEFAULT_EXCLUDE
+        self.globs = tuple(PathGlob.compile(p) for p in base + settings.extend_exclude)
+        self.gitignore = GitIgnore() if settings.respect_gitignore else None
+
+    def excludes(self, path: str, is_dir: bool, boundary: str) -> bool:
+        """``path`` is absolute; the folders above it are assumed to be checked already."""
+        if any_match(self.globs, self.settings.relpath(path)):
+            return True
+        if is_dir and os.path.isfile(os.path.join(path, "pyvenv.cfg")):  # any virtualenv
+            return True
+        return self.gitignore is not None and self.gitignore.is_ignored(path, is_dir, boundary)
+
+    def excludes_with_parents(self, path: str, is_dir: bool) -> bool:
+        """For a path named on the command line (``--force-exclude``): it, or a folder above it,
+        is excluded. Only folders below the project root or the git root are looked at, so that
+        a project checked out under ``~/build/`` is not excluded as a whole."""
+        boundary = os.path.dirname(path)
+        if self.excludes(path, is_dir, boundary):
+            return True
+        tops = [str(self.settings.root)]
+        if self.gitignore is not None:
+            tops += [folder for folder in _parents(path) if _is_git_root(folder)][:1]
+        for parent in _parents(path):
+            if not any(_is_below(parent, top) for top in tops):
+                break
+            if self.excludes(parent, True, boundary):
+                return True
+        return False
+
+
+def _parents(path: str) -> Iterator[str]:
+    current = os.path.dirname(path)
+    while True:
+        yield current
+        parent = os.path.dirname(current)
+        if parent == current:
+            return
+        current = parent
+
+
+# --- discovery ---------------------------------------------------------------------------
+
+
+def discover(paths: Sequence[str], settings: Settings, force_exclude: bool = False) -> Discovery:
+    """The files to check under ``paths`` (default ``.``), sorted by the path shown, each once."""
+    excluder = Excluder(settings)
+    found = Discovery()
+    seen: Dict[str, SourceFile] = {}
+    for given in paths or (".",):
+        absolute = os.path.abspath(given)
+        if not os.path.exists(absolute):
+            found.errors.append(f"{given}: No such file or directory")
+            continue
+        is_dir = os.path.isdir(absolute)
+        if force_exclude and excluder.excludes_with_parents(absolute, is_dir):
+            continue
+        if not is_dir:
+            candidates: Iterator[Tuple[str, str]] = iter([(absolute, given)])
+        else:
+            candidates = _walk(absolute, _display_root(given), excluder, found.errors)
+        for absolute_file, display in candidates:
+            key = os.path.normcase(os.path.realpath(absolute_file))
+            if key not in seen or display < seen[key].display:
+                seen[key] = SourceFile(absolute_file, display)
+    found.files = sorted(seen.values(), key=lambda source: source.display)
+    return found
+
+
+def _display_root(given: str) -> str:
+    """``src/`` -> ``src``; ``.`` and ``./`` -> "" so that files show as ``train.py``."""
+    stripped = given.rstrip("/" + os.sep) or given
+    return "" if stripped in (".", "." + os.sep) else stripped
+
+
+def _walk(top: str, shown: str, excluder: Excluder, errors: List[str]) -> Iterator[Tuple[str, str]]:
+    def report(error: OSError) -> None:
+        errors.append(f"{os.path.join(shown, os.path.relpath(error.filename, top)) if error.filename else shown}: "
+                      f"{error.strerror or error}")
+
+    for folder, dirs, files in os.walk(top, onerror=report):
+        relative_folder = os.path.relpath(folder, top)
+        prefix = shown if relative_folder == "." else os.path.join(shown, relative_folder)
+        # Prune in place: os.walk then never enters an excluded folder.
+        dirs[:] = sorted(d for d in dirs if not excluder.excludes(os.path.join(folder, d), True, top))
+        for name in sorted(files):
+            if not name.endswith(SOURCE_SUFFIXES):
+                continue
+            absolute = os.path.join(folder, name)
+            if not excluder.excludes(absolute, False, top) and os.path.isfile(absolute):
+                yield absolute, os.path.join(prefix, name) if prefix else name
