@@ -1,0 +1,243 @@
+"""The ``lrlint`` command: parse options, run the checks, print, choose the exit status.
+
+Exit status, as ruff: 0 no findings; 1 findings; 2 usage error, bad config, missing path or an
+internal error on some file. ``--exit-zero`` turns 1 into 0, never 2.
+Findings go to stdout (or ``-o FILE``); everything else (summary, warnings, errors) to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import click
+
+from . import __version__
+from .catalogue import RULES, lookup
+from .config import OUTPUT_FORMATS, ConfigError, Settings, load_settings
+from .diagnostics import Diagnostic, FileResult
+from .engine import lint_file
+from .files import discover
+from .output import render
+from .selection import Layer, UnknownSelector, resolve, split_selectors, validate
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class Options:
+    paths: Tuple[str, ...] = ()
+    select: Optional[Tuple[str, ...]] = None
+    extend_select: Tuple[str, ...] = ()
+    ignore: Tuple[str, ...] = ()
+    output_format: Optional[str] = None
+    output_file: Optional[str] = None
+    statistics: bool = False
+    explain: Optional[str] = None
+    exit_zero: bool = False
+    config_file: Optional[str] = None
+    isolated: bool = False
+    force_exclude: bool = False
+    quiet: bool = False
+    fix: bool = False
+    diff: bool = False
+
+
+def _selectors(ctx: click.Context, param: click.Parameter, values: Tuple[str, ...]) -> Optional[Tuple[str, ...]]:
+    """Comma-separated, repeatable; validated here so that a typo is a usage error (exit 2)."""
+    if not values:
+        return None
+    items = split_selectors(values)
+    try:
+        validate(items)
+    except UnknownSelector as error:
+        raise click.BadParameter(str(error)) from None
+    return items
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--select", multiple=True, callback=_selectors, metavar="CODES",
+              help="Rules to enable: codes, prefixes (LR00), names or ALL. Replaces the config's.")
+@click.option("--extend-select", multiple=True, callback=_selectors, metavar="CODES",
+              help="Rules to enable in addition to those selected.")
+@click.option("--ignore", multiple=True, callback=_selectors, metavar="CODES",
+              help="Rules to disable, on top of the config's ignore list.")
+@click.option("--output-format", type=click.Choice(OUTPUT_FORMATS), envvar="LRLINT_OUTPUT_FORMAT",
+              show_envvar=True, help="How to print findings (default: concise).")
+@click.option("-o", "--output-file", type=click.Path(dir_okay=False), help="Write findings to FILE, not stdout.")
+@click.option("--statistics", is_flag=True, help="Print the number of findings per rule instead of the findings.")
+@click.option("--explain", metavar="CODE", help="Explain a rule (code or name) and exit.")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings (errors still exit 2).")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False),
+              help="A pyproject.toml or lrlint.toml to read instead of searching for one.")
+@click.option("--isolated", is_flag=True, help="Ignore all configuration files.")
+@click.option("--force-exclude", is_flag=True, help="Apply exclusions to paths named on the command line too.")
+@click.option("-q", "--quiet", is_flag=True, help="Print findings only: no summary, no warnings.")
+@click.option("--fix", is_flag=True, help="Apply safe fixes (no rule has one yet).")
+@click.option("--diff", is_flag=True, help="Show the safe fixes as a diff (no rule has one yet).")
+@click.version_option(__version__, "--version", prog_name="lrlint", message="%(prog)s %(version)s")
+@click.pass_context
+def cli(ctx: click.Context, **options: object) -> None:
+    """Catch misuse of PyTorch learning-rate schedulers. PATHS default to the current folder."""
+    if options["isolated"] and options["config_file"]:
+        raise click.UsageError("--config cannot be used with --isolated")
+    for name in ("extend_select", "ignore"):  # None (not given) means nothing to add
+        options[name] = options[name] or ()
+    try:
+        status = run(Options(**options))  # type: ignore[arg-type]
+    except click.ClickException:
+        raise
+    except Exception as error:  # an lrlint bug: one line, exit 2, never a traceback
+        _error(f"internal error: {type(error).__name__}: {error}")
+        status = EXIT_ERROR
+    ctx.exit(status)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """The console script: returns the exit status (``sys.exit(main())``)."""
+    try:
+        status = cli.main(args=list(argv) if argv is not None else None, prog_name="lrlint", standalone_mode=False)
+    except click.ClickException as error:
+        error.show()
+        return error.exit_code
+    except click.Abort:
+        click.echo("Aborted!", err=True)
+        return 130
+    return status if isinstance(status, int) else EXIT_CLEAN
+
+
+def run(options: Options) -> int:
+    if options.explain is not None:
+        return explain(options.explain, options.output_format, options.output_file)
+    try:
+        settings = load_settings(options.config_file, options.isolated)
+    except ConfigError as error:
+        _error(str(error))
+        return EXIT_ERROR
+    output_format = options.output_format or settings.output_format or "concise"
+    cli_layer = Layer(options.select, options.extend_select, options.ignore)
+    codes = resolve([settings.layer, cli_layer])
+    if (options.fix or options.diff) and not options.quiet:
+        click.echo("lrlint: no fixes available for the selected rules", err=True)
+
+    found = discover(options.paths, settings, options.force_exclude)
+    for message in found.errors:
+        _error(message)
+    if not found.files and not found.errors and not options.quiet:
+        click.echo("lrlint: warning: No Python files found under the given path(s)", err=True)
+    results = [lint_file(source.path, _codes_for(source.path, codes, settings), source.display)
+               for source in found.files]
+    for result in results:
+        if result.error:
+            _error(result.error)
+    diagnostics = [diagnostic for result in results for diagnostic in result.diagnostics]
+
+    if options.statistics:
+        text = statistics(diagnostics, output_format)
+    else:
+        text = render(output_format, diagnostics)
+    if not _write(text, options.output_file):
+        return EXIT_ERROR
+    if not options.quiet:
+        _summary(diagnostics, results)
+    return _status(diagnostics, results, found.errors, options.exit_zero)
+
+
+def _codes_for(path: str, codes: frozenset, settings: Settings) -> frozenset:
+    return codes - settings.ignored_codes_for(path) if settings.per_file_ignores else codes
+
+
+def _status(diagnostics: List[Diagnostic], results: List[FileResult], path_errors: List[str], exit_zero: bool) -> int:
+    if path_errors or any(result.error for result in results):
+        return EXIT_ERROR
+    if diagnostics and not exit_zero:
+        return EXIT_FINDINGS
+    return EXIT_CLEAN
+
+
+def _summary(diagnostics: List[Diagnostic], results: List[FileResult]) -> None:
+    if diagnostics:
+        files = len({diagnostic.path for diagnostic in diagnostics})
+        click.echo(f"Found {_plural(len(diagnostics), 'error')} in {_plural(files, 'file')}.", err=True)
+    elif not any(result.error for result in results):
+        click.echo("All checks passed!", err=True)
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def statistics(diagnostics: Sequence[Diagnostic], output_format: str = "concise") -> str:
+    """``count  code  name`` a rule, most frequent first (JSON in the json formats)."""
+    counts: Dict[str, int] = {}
+    for diagnostic in diagnostics:
+        counts[diagnostic.code] = counts.get(diagnostic.code, 0) + 1
+    rows = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    objects = [{"code": code, "name": RULES[code].name, "count": count} for code, count in rows]
+    if output_format == "json":
+        return json.dumps(objects, indent=2) + "\n"
+    if output_format == "json-lines":
+        return "".join(json.dumps(obj) + "\n" for obj in objects)
+    width = max((len(str(count)) for _, count in rows), default=1)
+    return "".join(f"{count:>{width}}  {code}  {RULES[code].name}\n" for code, count in rows)
+
+
+def explain(code: str, output_format: Optional[str], output_file: Optional[str]) -> int:
+    rule = lookup(code)
+    if rule is None:
+        raise click.BadParameter(f"unknown rule code or name '{code}'", param_hint="'--explain'")
+    if output_format in ("json", "json-lines"):
+        text = json.dumps({"code": rule.code, "name": rule.name, "severity": rule.severity,
+                           "summary": rule.summary, "url": rule.url, "explanation": rule.doc}, indent=2) + "\n"
+    else:
+        text = f"# {rule.code} ({rule.name})\n\nSeverity: {rule.severity}\n\n{rule.doc.strip()}\n"
+    return EXIT_CLEAN if _write(text, output_file) else EXIT_ERROR
+
+
+def _write(text: str, output_file: Optional[str]) -> bool:
+    """To stdout, or atomically to ``output_file``: readers never see a half-written report."""
+    if output_file is None:
+        if text:
+            click.echo(text, nl=False)
+        return True
+    try:
+        write_atomically(output_file, text)
+    except OSError as error:
+        _error(f"cannot write {output_file}: {error.strerror or error}")
+        return False
+    return True
+
+
+def write_atomically(path: str, text: str) -> None:
+    """A temporary file in the same folder, then ``os.replace`` (atomic on one filesystem)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+            stream.write(text)
+        os.chmod(temporary, _mode_for(path))  # mkstemp makes it 0600; keep a normal file's mode
+        os.replace(temporary, path)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise
+
+
+def _mode_for(path: str) -> int:
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def _error(message: str) -> None:
+    click.echo(f"lrlint: error: {message}", err=True)
