@@ -108,12 +108,12 @@ epoch early). PyTorch only warns about it once at run time ("Detected call of
 ## Example
 ```python
 import torch
-from torch.optim.lr_scheduler import StepLR
+from torch.optim.lr_scheduler import OneCycleLR
 
 model = torch.nn.Linear(4, 1)
 optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-scheduler = StepLR(optimizer, step_size=30)
-for epoch in range(90):
+scheduler = OneCycleLR(optimizer, max_lr=0.1, epochs=10, steps_per_epoch=len(loader))
+for epoch in range(10):
     for x, y in loader:
         optimizer.zero_grad()
         torch.nn.functional.mse_loss(model(x), y).backward()
@@ -124,17 +124,17 @@ for epoch in range(90):
 ## Use instead:
 ```python
 import torch
-from torch.optim.lr_scheduler import StepLR
+from torch.optim.lr_scheduler import OneCycleLR
 
 model = torch.nn.Linear(4, 1)
 optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-scheduler = StepLR(optimizer, step_size=30)
-for epoch in range(90):
+scheduler = OneCycleLR(optimizer, max_lr=0.1, epochs=10, steps_per_epoch=len(loader))
+for epoch in range(10):
     for x, y in loader:
         optimizer.zero_grad()
         torch.nn.functional.mse_loss(model(x), y).backward()
         optimizer.step()
-    scheduler.step()
+        scheduler.step()
 ```
 """
         + _REFERENCES,

@@ -1,11 +1,222 @@
-"""The training-loop model (placeholder while extraction is written)."""
+"""The training-loop model: what one file does with its optimizers and schedulers.
+
+Built once per file by ``extract.build_model`` (one libcst parse, then an abstract interpretation
+that inlines the file's own functions and methods), and read by the rules, which never touch the
+syntax tree themselves except to point at nodes.
+"""
+
 from __future__ import annotations
-from dataclasses import dataclass
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import FrozenSet, Iterator, List, Optional, Set, Tuple
+
 import libcst as cst
+
+from .known import SchedulerSpec
+
+
+class Role(Enum):
+    OPTIMIZER = "optimizer"
+    SCHEDULER = "scheduler"
+
+
+class LoopKind(Enum):
+    """What one iteration of a loop is, judged from its syntax (names, iterables)."""
+
+    EPOCH = "epoch"
+    BATCH = "batch"
+    UNKNOWN = "unknown"
+
+
+class Horizon(Enum):
+    """What a scheduler's horizon argument counts."""
+
+    STEPS = "steps"
+    EPOCHS = "epochs"
+    UNKNOWN = "unknown"
+
+
+@dataclass(eq=False)
+class Tracked:
+    """An optimizer or scheduler: constructed here (``node``), or known only by name (symbolic)."""
+
+    role: Role
+    label: str  # how the code names it: "scheduler", "self.lr_scheduler"
+    qualname: Optional[str] = None
+    spec: Optional[SchedulerSpec] = None
+    node: Optional[cst.Call] = None  # the construction call; None for a symbolic object
+    optimizers: Optional[FrozenSet["Tracked"]] = None  # what a scheduler drives; None if unknown
+    horizon: Horizon = Horizon.UNKNOWN
+    horizon_literal: Optional[float] = None  # the horizon when it is a plain number
+    custom: bool = False  # a subclass defined in the analysed code
+    dynamic_kind: bool = False  # e.g. get_scheduler(name_from_config, ...): class unknown
+    escapes: List[str] = field(default_factory=list)  # where it was handed to code we cannot see
+    stored_on: Set[str] = field(default_factory=set)  # classes whose instances hold it
+    constructed_in_loops: Tuple["Loop", ...] = ()
+    constructed_in_class: Optional[str] = None
+    labelled: bool = False
+
+    @property
+    def symbolic(self) -> bool:
+        return self.node is None
+
+    @property
+    def kind(self) -> str:
+        if self.spec is not None and not self.custom:
+            return self.spec.name
+        if self.qualname:
+            return self.qualname.rsplit(".", 1)[-1]
+        return self.role.value
+
+    @property
+    def torch_api(self) -> bool:
+        """A torch scheduler of a known class, judged by the torch rules."""
+        return (
+            self.spec is not None
+            and self.spec.torch_step_api
+            and not self.custom
+            and not self.dynamic_kind
+            and not self.symbolic
+        )
+
+    @property
+    def is_timm(self) -> bool:
+        return self.spec is not None and not self.spec.torch_step_api
+
+    @property
+    def needs_metric(self) -> bool:
+        return self.spec is not None and self.spec.needs_metric
+
+
+@dataclass(eq=False)
+class Loop:
+    """One loop as entered during interpretation (a helper inlined twice gives two Loops)."""
+
+    node: cst.CSTNode
+    kind: LoopKind
+    parent: Optional["Loop"]
+    targets: FrozenSet[str] = frozenset()
+    function: Optional[str] = None
+
+    @property
+    def nested(self) -> bool:
+        return self.parent is not None
+
+    def ancestors(self) -> Iterator["Loop"]:
+        loop = self.parent
+        while loop is not None:
+            yield loop
+            loop = loop.parent
+
+
+@dataclass(frozen=True)
+class Condition:
+    """An ``if`` branch enclosing an event."""
+
+    test: cst.BaseExpression
+    text: str
+    positive: bool
+    loop: Optional[Loop]  # the innermost loop when the branch was entered
+    names: FrozenSet[str]
+    modulo: bool  # `(i + 1) % accum == 0`: accumulation-style, not a first-iteration guard
+
+
+@dataclass(eq=False)
+class Event:
+    seq: int  # execution order
+    node: cst.Call
+    loops: Tuple[Loop, ...]
+    conditions: Tuple[Condition, ...]
+    classes: FrozenSet[str]  # classes whose methods are on the call stack
+
+    @property
+    def loop(self) -> Optional[Loop]:
+        return self.loops[-1] if self.loops else None
+
+    def in_iteration_of(self, loop: Loop) -> bool:
+        return any(own is loop for own in self.loops)
+
+    def conditions_within(self, loop: Optional[Loop]) -> Iterator[Condition]:
+        """The conditions entered inside ``loop``'s body (or anywhere, for None)."""
+        inside = loop is None
+        for condition in self.conditions:
+            if condition.loop is loop:
+                inside = True
+            if inside and (loop is None or condition.loop is loop or _below(condition.loop, loop)):
+                yield condition
+
+
+def _below(inner: Optional[Loop], outer: Loop) -> bool:
+    return inner is not None and any(ancestor is outer for ancestor in inner.ancestors())
+
+
+@dataclass(eq=False)
+class Step(Event):
+    """``x.step(...)`` (or ``scaler.step(opt)``) on tracked objects."""
+
+    role: Role = Role.SCHEDULER
+    targets: Tuple[Tracked, ...] = ()
+    each: bool = False  # True: every target is stepped (a loop over a list); False: one of them
+    receiver: str = ""  # the source text of what is stepped
+    method: str = "step"
+    args: Tuple[cst.Arg, ...] = ()
+    via_scaler: bool = False
+
+    @property
+    def positional_args(self) -> Tuple[cst.Arg, ...]:
+        return tuple(arg for arg in self.args if arg.keyword is None and not arg.star)
+
+    def keyword(self, name: str) -> Optional[cst.Arg]:
+        for arg in self.args:
+            if arg.keyword is not None and arg.keyword.value == name:
+                return arg
+        return None
+
+
+@dataclass(eq=False)
+class OpaqueCall(Event):
+    """A call into code the analysis cannot see, which receives tracked objects or says it trains."""
+
+    callee: str = ""
+    passed: Tuple[Tracked, ...] = ()
+    trains: bool = False  # its name says it trains (train_one_epoch, trainer.fit, ...)
+
+
+@dataclass(eq=False)
+class SchedulerStepOverride:
+    """A Lightning ``lr_scheduler_step(self, scheduler, metric)`` override."""
+
+    node: cst.FunctionDef
+    class_name: str
+    scheduler: Tracked  # the symbolic object bound to the ``scheduler`` parameter
+    uses_metric: bool
+
 
 @dataclass
 class TrainingLoopModel:
     path: str
+    objects: List[Tracked] = field(default_factory=list)
+    steps: List[Step] = field(default_factory=list)
+    calls: List[OpaqueCall] = field(default_factory=list)
+    loops: List[Loop] = field(default_factory=list)
+    overrides: List[SchedulerStepOverride] = field(default_factory=list)
+    code_for_node: object = None  # callable(node) -> str, for messages
 
-def build_model(module: cst.Module, path: str) -> TrainingLoopModel:
-    return TrainingLoopModel(path)
+    def schedulers(self) -> Iterator[Tracked]:
+        return (obj for obj in self.objects if obj.role is Role.SCHEDULER)
+
+    def scheduler_steps(self) -> Iterator[Step]:
+        return (step for step in self.steps if step.role is Role.SCHEDULER and step.method == "step")
+
+    def optimizer_steps(self) -> List[Step]:
+        return [step for step in self.steps if step.role is Role.OPTIMIZER]
+
+    def steps_of(self, obj: Tracked) -> List[Step]:
+        return [step for step in self.steps if any(target is obj for target in step.targets)]
+
+    def text(self, node: cst.CSTNode) -> str:
+        return self.code_for_node(node) if self.code_for_node else ""
+
+
+from .extract import build_model  # noqa: E402  (after the types it builds)

@@ -1,1 +1,57 @@
-"""placeholder"""
+"""LR001: the scheduler steps before the optimizer it drives."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from ..model import Loop, OpaqueCall, Step, TrainingLoopModel
+from . import Finding, rule
+from .queries import driven_optimizers, may_train, optimizer_steps_of, surely_trains
+
+
+@rule("LR001")
+def scheduler_step_before_optimizer_step(model: TrainingLoopModel) -> Iterator[Finding]:
+    for step in model.scheduler_steps():
+        loop = step.loop
+        if loop is None or not all(_order_matters(target) for target in step.targets):
+            continue
+        if _skips_first_iteration(step, loop):
+            continue
+        optimizers = driven_optimizers(model, step)
+        steps = [s for s in optimizer_steps_of(model, optimizers) if s.in_iteration_of(loop)]
+        calls = [c for c in model.calls if c.in_iteration_of(loop)]
+        if any(s.seq < step.seq for s in steps) or any(c.seq < step.seq and may_train(c, optimizers) for c in calls):
+            continue
+        later = [s for s in steps if s.seq > step.seq] + [
+            c for c in calls if c.seq > step.seq and surely_trains(c, optimizers)
+        ]
+        if later:
+            first = min(later, key=lambda event: event.seq)
+            yield Finding(
+                "LR001", step.node, {"scheduler": step.receiver, "optimizer": _optimizer_label(first, optimizers)}
+            )
+
+
+def _order_matters(target) -> bool:
+    # ReduceLROnPlateau reacts to a metric, not to a position in a schedule; timm has its own API.
+    return not target.needs_metric and not target.is_timm
+
+
+def _skips_first_iteration(step: Step, loop: Loop) -> bool:
+    """`if epoch > 0: scheduler.step()` at the top of the loop is the documented workaround."""
+    return any(
+        condition.names & loop.targets and not condition.modulo for condition in step.conditions_within(loop)
+    )
+
+
+def _optimizer_label(event, optimizers) -> str:
+    if isinstance(event, Step):
+        return event.receiver
+    assert isinstance(event, OpaqueCall)
+    for obj in event.passed:
+        if optimizers is None or obj in optimizers:
+            if obj.role.value == "optimizer":
+                return obj.label
+    if optimizers:
+        return sorted(obj.label for obj in optimizers)[0]
+    return "optimizer"

@@ -1,1 +1,35 @@
-"""placeholder"""
+"""LR004: a scheduler that nothing steps."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from ..model import Role, Tracked, TrainingLoopModel
+from . import Finding, rule
+from .queries import may_train
+
+
+@rule("LR004")
+def scheduler_never_stepped(model: TrainingLoopModel) -> Iterator[Finding]:
+    for obj in model.schedulers():
+        if obj.symbolic or obj.is_timm or obj.escapes or model.steps_of(obj):
+            continue
+        if _reachable_from_outside(model, obj) or not _training_is_visible(model, obj):
+            continue
+        yield Finding("LR004", obj.node, {"scheduler": obj.label, "kind": obj.kind})
+
+
+def _reachable_from_outside(model: TrainingLoopModel, obj: Tracked) -> bool:
+    """Held by an object whose class does not train: whoever uses that object may step it."""
+    training_classes = set()
+    for step in model.optimizer_steps():
+        training_classes |= step.classes
+    return bool(obj.stored_on - training_classes)
+
+
+def _training_is_visible(model: TrainingLoopModel, obj: Tracked) -> bool:
+    """Only a file that visibly trains can be said to forget its scheduler."""
+    optimizers = obj.optimizers
+    if any(optimizers is None or set(step.targets) & optimizers for step in model.optimizer_steps()):
+        return True
+    return any(may_train(call, optimizers) for call in model.calls if any(o.role is Role.OPTIMIZER for o in call.passed) or call.trains)

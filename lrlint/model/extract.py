@@ -1,0 +1,1473 @@
+"""Build the training-loop model of one file: a small abstract interpreter over the libcst tree.
+
+The module body runs in order; calls to the file's own functions, methods and classes are inlined
+with their arguments bound, so a scheduler passed to ``train(model, loader, opt, sched)`` or kept in
+``self.scheduler`` is the same object at its construction and at its ``step()``. Loops are entered
+once; ``if`` branches both run and their bindings are merged, remembering the condition so that a
+later test of the same condition (``if args.sched == "plateau":``) sees only the matching objects.
+Functions that nothing in the file calls (framework hooks, library helpers) run afterwards as
+roots, with parameters known only by name. Whatever leaves for code the analysis cannot see is
+marked as escaping, so the rules can stay quiet about it.
+
+No libcst metadata pass is used: names resolve through the interpreter's own environments, which
+costs a fraction of ScopeProvider/QualifiedNameProvider.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Dict, FrozenSet, Iterable, Iterator, List, Optional, Sequence, Set, Tuple, Union
+
+import libcst as cst
+
+from . import known
+from . import (
+    Condition,
+    Horizon,
+    Loop,
+    LoopKind,
+    OpaqueCall,
+    Role,
+    SchedulerStepOverride,
+    Step,
+    Tracked,
+    TrainingLoopModel,
+)
+
+MAX_INLINE_DEPTH = 12
+STATEMENT_BUDGET = 60_000  # statements interpreted per file; past it, calls are left opaque
+
+Guard = Tuple[str, bool]
+
+
+# ----------------------------------------------------------------------------------------------
+# Abstract values
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QName:
+    """A module or an object reached through imports: ``torch.optim.lr_scheduler.StepLR``."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Options:
+    """One of several tracked objects, each with the branch conditions under which it was bound."""
+
+    options: Tuple[Tuple[Tracked, FrozenSet[Guard]], ...]
+
+    def objects(self) -> Tuple[Tracked, ...]:
+        return tuple(obj for obj, _ in self.options)
+
+
+@dataclass(frozen=True)
+class Each:
+    """Every element of a collection, one per iteration: stepping it steps all of them."""
+
+    objs: FrozenSet[Tracked]
+
+
+@dataclass(eq=False)
+class Container:
+    """A list/dict/set holding tracked objects (mutable: ``.append`` adds)."""
+
+    elements: Set[Tracked] = field(default_factory=set)
+    entries: Dict[str, "Value"] = field(default_factory=dict)  # literal string keys of a dict
+
+
+@dataclass(frozen=True)
+class Tup:
+    items: Tuple["Value", ...]
+
+
+@dataclass(frozen=True)
+class Enumerated:
+    inner: "Value"
+
+
+@dataclass(frozen=True)
+class Zipped:
+    inners: Tuple["Value", ...]
+
+
+@dataclass(frozen=True)
+class Items:
+    container: Container
+
+
+@dataclass(eq=False)
+class ClassInfo:
+    node: cst.ClassDef
+    name: str
+    env: "Env"
+    bases: Tuple["Value", ...]
+    methods: Dict[str, cst.FunctionDef]
+    instances: List["Instance"] = field(default_factory=list)
+
+    def known_base(self) -> Optional[str]:
+        """The library class this one derives from, through local subclasses."""
+        for base in self.bases:
+            if isinstance(base, QName):
+                return base.name
+            if isinstance(base, ClassInfo) and base is not self:
+                found = base.known_base()
+                if found:
+                    return found
+        return None
+
+    def find_method(self, name: str, seen: Optional[Set[int]] = None) -> Optional[Tuple[cst.FunctionDef, "ClassInfo"]]:
+        if name in self.methods:
+            return self.methods[name], self
+        seen = seen or set()
+        seen.add(id(self))
+        for base in self.bases:
+            if isinstance(base, ClassInfo) and id(base) not in seen:
+                found = base.find_method(name, seen)
+                if found:
+                    return found
+        return None
+
+
+@dataclass(eq=False)
+class Instance:
+    cls: ClassInfo
+    attrs: Dict[str, "Value"] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Func:
+    node: Union[cst.FunctionDef, cst.Lambda]
+    env: "Env"
+    bound: Optional[Instance] = None
+    owner: Optional[ClassInfo] = None
+
+
+Value = Union[None, QName, Options, Each, Container, Tup, Enumerated, Zipped, Items, ClassInfo, Instance, Func]
+
+
+def tracked_in(value: Value) -> Tuple[Tracked, ...]:
+    """Every tracked object a value may refer to, however deeply held."""
+    found: List[Tracked] = []
+    _collect(value, found, set())
+    return tuple(found)
+
+
+def _collect(value: Value, found: List[Tracked], seen: Set[int]) -> None:
+    if value is None or id(value) in seen:
+        return
+    seen.add(id(value))
+    if isinstance(value, Options):
+        found.extend(value.objects())
+    elif isinstance(value, Each):
+        found.extend(value.objs)
+    elif isinstance(value, Container):
+        found.extend(value.elements)
+        for entry in value.entries.values():
+            _collect(entry, found, seen)
+    elif isinstance(value, Tup):
+        for item in value.items:
+            _collect(item, found, seen)
+    elif isinstance(value, (Enumerated,)):
+        _collect(value.inner, found, seen)
+    elif isinstance(value, Zipped):
+        for inner in value.inners:
+            _collect(inner, found, seen)
+    elif isinstance(value, Items):
+        _collect(value.container, found, seen)
+
+
+def single(obj: Tracked, guards: FrozenSet[Guard] = frozenset()) -> Options:
+    return Options(((obj, guards),))
+
+
+def merge_values(first: Value, second: Value, first_guard: Optional[Guard], second_guard: Optional[Guard]) -> Value:
+    """The value of a name after an if/else whose branches bound it to ``first``/``second``."""
+    if first is second:
+        return first
+    if isinstance(first, Options) or isinstance(second, Options):
+        merged: List[Tuple[Tracked, FrozenSet[Guard]]] = []
+        for value, guard in ((first, first_guard), (second, second_guard)):
+            if isinstance(value, Options):
+                for obj, guards in value.options:
+                    merged.append((obj, guards | {guard} if guard else guards))
+        return Options(tuple(merged))
+    if isinstance(first, Each) and isinstance(second, Each):
+        return Each(first.objs | second.objs)
+    return first if first is not None else second
+
+
+# ----------------------------------------------------------------------------------------------
+# Environments
+# ----------------------------------------------------------------------------------------------
+
+
+class Env:
+    """A scope: names to values, and names to the expression that defined them (for horizons)."""
+
+    def __init__(self, parent: Optional["Env"], is_class: bool = False) -> None:
+        self.parent = parent
+        self.is_class = is_class
+        self.values: Dict[str, Value] = {}
+        self.exprs: Dict[str, cst.BaseExpression] = {}
+        self.globals: Set[str] = set()
+        self.star_imports: List[str] = []
+
+    def lookup(self, name: str) -> Tuple[Value, Optional["Env"]]:
+        env: Optional[Env] = self
+        first = True
+        while env is not None:
+            # A function body does not see its class body's names (Python's scoping rule).
+            if (first or not env.is_class) and name in env.values:
+                return env.values[name], env
+            first = False
+            env = env.parent
+        return None, None
+
+    def lookup_expr(self, name: str) -> Optional[cst.BaseExpression]:
+        env: Optional[Env] = self
+        while env is not None:
+            if name in env.exprs:
+                return env.exprs[name]
+            env = env.parent
+        return None
+
+    def root(self) -> "Env":
+        env = self
+        while env.parent is not None:
+            env = env.parent
+        return env
+
+    def star_import_of(self, name: str) -> Optional[QName]:
+        for module in self.root().star_imports:
+            candidate = f"{module}.{name}"
+            if known.scheduler_spec(candidate) or known.is_optimizer_class(candidate):
+                return QName(candidate)
+        return None
+
+
+@dataclass
+class Frame:
+    """One function activation."""
+
+    name: str
+    node: Optional[cst.CSTNode]
+    env: Env
+    owner: Optional[ClassInfo]
+    returns: List[Value] = field(default_factory=list)
+    is_root: bool = False
+
+
+class BudgetExhausted(Exception):
+    pass
+
+
+# ----------------------------------------------------------------------------------------------
+# The interpreter
+# ----------------------------------------------------------------------------------------------
+
+
+class Interpreter:
+    def __init__(self, module: cst.Module, path: str) -> None:
+        self.module = module
+        self.model = TrainingLoopModel(path=path, code_for_node=self.code)
+        self.seq = 0
+        self.loops: List[Loop] = []
+        self.conditions: List[Condition] = []
+        self.frames: List[Frame] = []
+        self.statements = 0
+        self.budget_exhausted = False
+        self.functions: Dict[int, Func] = {}  # every function definition seen, by id(node)
+        self.invoked: Set[int] = set()  # id(node) of functions interpreted at least once
+        self.classes: List[ClassInfo] = []
+        self.symbolic: Dict[Tuple[int, str], Tracked] = {}
+        self._codes: Dict[int, str] = {}
+
+    # -- entry -----------------------------------------------------------------------------
+
+    def run(self) -> TrainingLoopModel:
+        module_env = Env(None)
+        self.frames.append(Frame("<module>", None, module_env, None, is_root=True))
+        self.exec_block(self.module.body, module_env)
+        self.run_roots()
+        return self.model
+
+    def run_roots(self) -> None:
+        """Interpret what nothing in the file called: hooks, library functions, closures."""
+        for cls in self.classes:
+            if not cls.instances and any(id(node) not in self.invoked for node in cls.methods.values()):
+                self.instantiate(cls, None, (), {}, as_root=True)
+        for _ in range(3):  # a root may define further functions (closures) that are uncalled
+            pending = [func for key, func in self.functions.items() if key not in self.invoked]
+            if not pending:
+                break
+            for func in sorted(pending, key=lambda f: self.order_of(f.node)):
+                if id(func.node) in self.invoked:
+                    continue
+                self_value: Optional[Instance] = None
+                if func.owner is not None:
+                    self_value = func.owner.instances[0] if func.owner.instances else Instance(func.owner)
+                self.invoke(func, None, (), {}, bound=self_value, as_root=True)
+
+    def order_of(self, node: cst.CSTNode) -> int:
+        return self._order.get(id(node), 0) if hasattr(self, "_order") else 0
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def code(self, node: cst.CSTNode) -> str:
+        key = id(node)
+        if key not in self._codes:
+            self._codes[key] = self.module.code_for_node(node)
+        return self._codes[key]
+
+    def next_seq(self) -> int:
+        self.seq += 1
+        return self.seq
+
+    @property
+    def frame(self) -> Frame:
+        return self.frames[-1]
+
+    def current_classes(self) -> FrozenSet[str]:
+        return frozenset(frame.owner.name for frame in self.frames if frame.owner is not None)
+
+    def context_guards(self) -> FrozenSet[Guard]:
+        return frozenset((condition.text, condition.positive) for condition in self.conditions)
+
+    def visible(self, value: Value) -> Value:
+        """Drop the alternatives that contradict the branch being interpreted."""
+        if not isinstance(value, Options) or not self.conditions:
+            return value
+        context = self.context_guards()
+        kept = tuple(
+            (obj, guards)
+            for obj, guards in value.options
+            if not any((text, not positive) in context for text, positive in guards)
+        )
+        return Options(kept) if kept else value
+
+    def symbolic_object(self, scope: object, text: str, role: Role) -> Tracked:
+        key = (id(scope), text)
+        if key not in self.symbolic:
+            obj = Tracked(role=role, label=text, labelled=True)
+            self.symbolic[key] = obj
+        return self.symbolic[key]
+
+    def tick(self) -> None:
+        self.statements += 1
+        if self.statements > STATEMENT_BUDGET:
+            self.budget_exhausted = True
+
+    # -- statements ------------------------------------------------------------------------
+
+    def exec_block(self, statements: Sequence[cst.CSTNode], env: Env) -> None:
+        for statement in statements:
+            self.exec_statement(statement, env)
+
+    def exec_body(self, node: cst.CSTNode, env: Env) -> None:
+        body = getattr(node, "body", None)
+        if isinstance(body, (cst.IndentedBlock, cst.SimpleStatementSuite)):
+            self.exec_block(body.body, env)
+        elif isinstance(body, (list, tuple)):
+            self.exec_block(body, env)
+
+    def exec_statement(self, node: cst.CSTNode, env: Env) -> None:
+        self.tick()
+        if isinstance(node, cst.SimpleStatementLine):
+            for small in node.body:
+                self.exec_small(small, env)
+        elif isinstance(node, cst.FunctionDef):
+            self.define_function(node, env)
+        elif isinstance(node, cst.ClassDef):
+            self.define_class(node, env)
+        elif isinstance(node, cst.If):
+            self.exec_if(node, env)
+        elif isinstance(node, cst.For):
+            self.exec_for(node, env)
+        elif isinstance(node, cst.While):
+            self.exec_while(node, env)
+        elif isinstance(node, cst.With):
+            for item in node.items:
+                value = self.eval(item.item, env)
+                if item.asname is not None:
+                    self.assign(item.asname.name, value, item.item, env)
+            self.exec_body(node, env)
+        elif isinstance(node, (cst.Try, getattr(cst, "TryStar", cst.Try))):
+            self.exec_body(node, env)
+            for handler in node.handlers:
+                self.exec_body(handler, env)
+            if node.orelse is not None:
+                self.exec_body(node.orelse, env)
+            if node.finalbody is not None:
+                self.exec_body(node.finalbody, env)
+        elif type(node).__name__ == "Match":
+            self.eval(node.subject, env)
+            for case in node.cases:
+                self.exec_body(case, env)
+
+    def exec_small(self, node: cst.CSTNode, env: Env) -> None:
+        if isinstance(node, cst.Expr):
+            self.eval(node.value, env)
+        elif isinstance(node, cst.Assign):
+            value = self.eval(node.value, env)
+            for target in node.targets:
+                self.assign(target.target, value, node.value, env)
+        elif isinstance(node, cst.AnnAssign):
+            if node.value is not None:
+                self.assign(node.target, self.eval(node.value, env), node.value, env)
+        elif isinstance(node, cst.AugAssign):
+            self.eval(node.value, env)
+        elif isinstance(node, cst.Return):
+            value = self.eval(node.value, env) if node.value is not None else None
+            self.frame.returns.append(value)
+        elif isinstance(node, cst.Import):
+            self.exec_import(node, env)
+        elif isinstance(node, cst.ImportFrom):
+            self.exec_import_from(node, env)
+        elif isinstance(node, cst.Global):
+            env.globals.update(item.name.value for item in node.names)
+        elif isinstance(node, cst.Raise):
+            if node.exc is not None:
+                self.eval(node.exc, env)
+        elif isinstance(node, cst.Assert):
+            self.eval(node.test, env)
+
+    def exec_import(self, node: cst.Import, env: Env) -> None:
+        for alias in node.names:
+            dotted = self.dotted(alias.name)
+            if dotted is None:
+                continue
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                env.values[alias.asname.name.value] = QName(dotted)
+            else:
+                top = dotted.split(".", 1)[0]
+                env.values[top] = QName(top)
+
+    def exec_import_from(self, node: cst.ImportFrom, env: Env) -> None:
+        module = self.dotted(node.module) if node.module is not None else ""
+        prefix = "." * len(node.relative) + (module or "")
+        if isinstance(node.names, cst.ImportStar):
+            env.root().star_imports.append(prefix)
+            return
+        for alias in node.names:
+            name = self.dotted(alias.name)
+            if name is None:
+                continue
+            bound = alias.asname.name.value if alias.asname is not None and isinstance(alias.asname.name, cst.Name) else name
+            env.values[bound] = QName(f"{prefix}.{name}" if prefix else name)
+
+    @staticmethod
+    def dotted(node: Optional[cst.CSTNode]) -> Optional[str]:
+        if isinstance(node, cst.Name):
+            return node.value
+        if isinstance(node, cst.Attribute):
+            base = Interpreter.dotted(node.value)
+            return f"{base}.{node.attr.value}" if base else None
+        return None
+
+    # -- definitions -----------------------------------------------------------------------
+
+    def define_function(self, node: cst.FunctionDef, env: Env, owner: Optional[ClassInfo] = None) -> Func:
+        func = Func(node, env, owner=owner)
+        self.functions.setdefault(id(node), func)
+        self.bind_name(node.name.value, func, None, env)
+        return func
+
+    def define_class(self, node: cst.ClassDef, env: Env) -> None:
+        bases = tuple(self.eval(arg.value, env) for arg in node.bases if arg.keyword is None)
+        class_env = Env(env, is_class=True)
+        cls = ClassInfo(node, node.name.value, class_env, bases, {})
+        self.classes.append(cls)
+        for statement in node.body.body:
+            if isinstance(statement, cst.FunctionDef):
+                cls.methods[statement.name.value] = statement
+                self.define_function(statement, class_env, owner=cls)
+            else:
+                self.exec_statement(statement, class_env)
+        self.bind_name(node.name.value, cls, None, env)
+
+    # -- assignment ------------------------------------------------------------------------
+
+    def bind_name(self, name: str, value: Value, expr: Optional[cst.BaseExpression], env: Env) -> None:
+        target_env = env.root() if name in env.globals else env
+        target_env.values[name] = value
+        if expr is not None:
+            target_env.exprs[name] = expr
+        else:
+            target_env.exprs.pop(name, None)
+
+    def assign(self, target: cst.BaseExpression, value: Value, expr: Optional[cst.BaseExpression], env: Env) -> None:
+        if isinstance(value, Options) and self.conditions:
+            # Remember the branch: a later test of the same condition selects this binding.
+            guards = self.context_guards()
+            value = Options(tuple((obj, g | guards) for obj, g in value.options))
+        if isinstance(target, cst.Name):
+            self.label(value, target.value)
+            self.bind_name(target.value, value, expr, env)
+        elif isinstance(target, cst.Attribute):
+            owner = self.eval(target.value, env)
+            if isinstance(owner, Instance):
+                owner.attrs[target.attr.value] = value
+                self.label(value, self.code(target))
+                for obj in tracked_in(value):
+                    obj.stored_on.add(owner.cls.name)
+            else:
+                self.escape(value, f"stored in {self.code(target)}")
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            items = value.items if isinstance(value, Tup) else None
+            elements = [element for element in target.elements]
+            for index, element in enumerate(elements):
+                part = None
+                if items is not None and not isinstance(element, cst.StarredElement) and index < len(items):
+                    part = items[index]
+                inner = element.value
+                self.assign(inner, part, None, env)
+        elif isinstance(target, cst.Subscript):
+            holder = self.eval(target.value, env)
+            for element in target.slice:
+                if isinstance(element.slice, cst.Index):
+                    self.eval(element.slice.value, env)
+            if isinstance(holder, Container):
+                holder.elements.update(tracked_in(value))
+                key = self.literal_key(target)
+                if key is not None:
+                    holder.entries[key] = value
+            elif isinstance(holder, Instance):
+                pass
+            else:
+                self.escape(value, f"stored in {self.code(target.value)}")
+
+    def literal_key(self, target: cst.Subscript) -> Optional[str]:
+        if len(target.slice) == 1 and isinstance(target.slice[0].slice, cst.Index):
+            key = target.slice[0].slice.value
+            if isinstance(key, cst.SimpleString):
+                return key.evaluated_value if isinstance(key.evaluated_value, str) else None
+        return None
+
+    def label(self, value: Value, text: str) -> None:
+        for obj in tracked_in(value):
+            if not obj.labelled:
+                obj.label = text
+                obj.labelled = True
+
+    def escape(self, value: Value, reason: str) -> None:
+        for obj in tracked_in(value):
+            obj.escapes.append(reason)
+
+    # -- control flow ----------------------------------------------------------------------
+
+    def snapshot(self, env: Env) -> Tuple[Dict[str, Value], Dict[int, Dict[str, Value]]]:
+        instances = {id(inst): dict(inst.attrs) for cls in self.classes for inst in cls.instances}
+        return dict(env.values), instances
+
+    def restore(self, env: Env, state: Tuple[Dict[str, Value], Dict[int, Dict[str, Value]]]) -> None:
+        values, instances = state
+        env.values.clear()
+        env.values.update(values)
+        for cls in self.classes:
+            for inst in cls.instances:
+                if id(inst) in instances:
+                    inst.attrs.clear()
+                    inst.attrs.update(instances[id(inst)])
+
+    def exec_if(self, node: cst.If, env: Env) -> None:
+        self.eval(node.test, env)
+        text, positive = self.condition_text(node.test)
+        before = self.snapshot(env)
+        narrowed = self.narrowing(node.test, env)
+
+        self.enter_condition(node.test, text, positive, narrowed, True, env)
+        self.exec_body(node, env)
+        self.conditions.pop()
+        after_body = self.snapshot(env)
+
+        self.restore(env, before)
+        self.enter_condition(node.test, text, not positive, narrowed, False, env)
+        if isinstance(node.orelse, cst.If):
+            self.exec_if(node.orelse, env)
+        elif node.orelse is not None:
+            self.exec_body(node.orelse, env)
+        self.conditions.pop()
+        after_else = self.snapshot(env)
+
+        self.merge_branches(env, before, after_body, after_else, (text, positive), (text, not positive), narrowed)
+
+    def enter_condition(self, test, text, positive, narrowed, in_body, env) -> None:
+        names = frozenset(n.value for n in _names_in(test))
+        self.conditions.append(
+            Condition(test, text, positive, self.loops[-1] if self.loops else None, names, "%" in text)
+        )
+        for name, (inside, outside) in narrowed.items():
+            value = inside if in_body else outside
+            if value is not None:
+                env.values[name] = value
+
+    def merge_branches(self, env, before, body, orelse, body_guard, else_guard, narrowed) -> None:
+        before_values, before_instances = before
+        values = {}
+        for name in set(body[0]) | set(orelse[0]):
+            first = body[0].get(name, before_values.get(name))
+            second = orelse[0].get(name, before_values.get(name))
+            if name in narrowed:
+                inside, outside = narrowed[name]
+                first = before_values.get(name) if first is inside else first
+                second = before_values.get(name) if second is outside else second
+            values[name] = merge_values(first, second, body_guard, else_guard)
+        env.values.clear()
+        env.values.update(values)
+        for cls in self.classes:
+            for inst in cls.instances:
+                key = id(inst)
+                first_attrs = body[1].get(key, {})
+                second_attrs = orelse[1].get(key, {})
+                merged = dict(before_instances.get(key, inst.attrs))
+                for attr in set(first_attrs) | set(second_attrs):
+                    merged[attr] = merge_values(first_attrs.get(attr), second_attrs.get(attr), body_guard, else_guard)
+                inst.attrs.clear()
+                inst.attrs.update(merged)
+
+    def condition_text(self, test: cst.BaseExpression) -> Tuple[str, bool]:
+        positive = True
+        while isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+            positive = not positive
+            test = test.expression
+        return re.sub(r"\s+", "", self.code(test)).replace("'", '"'), positive
+
+    def narrowing(self, test: cst.BaseExpression, env: Env) -> Dict[str, Tuple[Value, Value]]:
+        """``isinstance(x, ReduceLROnPlateau)``: which objects ``x`` may be in each branch."""
+        negate = False
+        while isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+            negate = not negate
+            test = test.expression
+        if not (isinstance(test, cst.Call) and self.dotted(test.func) == "isinstance" and len(test.args) == 2):
+            return {}
+        subject = test.args[0].value
+        if not isinstance(subject, cst.Name):
+            return {}
+        value = env.lookup(subject.value)[0]
+        classes = self.class_names(self.eval(test.args[1].value, env))
+        if not classes or not isinstance(value, (Options, Each)):
+            return {}
+        objects = value.objects() if isinstance(value, Options) else tuple(value.objs)
+        matching = [obj for obj in objects if _is_instance(obj, classes)]
+        unknown = [obj for obj in objects if obj.qualname is None]
+        others = [obj for obj in objects if obj not in matching]
+        inside = self.rebuild(value, matching + [obj for obj in unknown if obj not in matching])
+        outside = self.rebuild(value, others)
+        if negate:
+            inside, outside = outside, inside
+        return {subject.value: (inside, outside)}
+
+    @staticmethod
+    def rebuild(value: Value, objects: List[Tracked]) -> Value:
+        if not objects:
+            return None
+        if isinstance(value, Each):
+            return Each(frozenset(objects))
+        assert isinstance(value, Options)
+        return Options(tuple((obj, guards) for obj, guards in value.options if obj in objects))
+
+    @staticmethod
+    def class_names(value: Value) -> Set[str]:
+        if isinstance(value, QName):
+            return {value.name}
+        if isinstance(value, ClassInfo):
+            return {value.name}
+        if isinstance(value, Tup):
+            names: Set[str] = set()
+            for item in value.items:
+                names |= Interpreter.class_names(item)
+            return names
+        return set()
+
+    def exec_for(self, node: cst.For, env: Env) -> None:
+        iterable = self.eval(node.iter, env)
+        kind = self.loop_kind(node.target, node.iter, env)
+        self.enter_loop(node, kind, node.target)
+        self.assign(node.target, element_of(iterable), None, env)
+        self.exec_body(node, env)
+        self.exit_loop()
+        if node.orelse is not None:
+            self.exec_body(node.orelse, env)
+
+    def exec_while(self, node: cst.While, env: Env) -> None:
+        self.eval(node.test, env)
+        kind = self.while_kind(node.test)
+        self.enter_loop(node, kind, None)
+        self.exec_body(node, env)
+        self.exit_loop()
+        if node.orelse is not None:
+            self.exec_body(node.orelse, env)
+
+    def enter_loop(self, node: cst.CSTNode, kind: LoopKind, target: Optional[cst.CSTNode]) -> None:
+        targets = frozenset(n.value for n in _names_in(target)) if target is not None else frozenset()
+        loop = Loop(node, kind, self.loops[-1] if self.loops else None, targets, self.frame.name)
+        self.loops.append(loop)
+        self.model.loops.append(loop)
+
+    def exit_loop(self) -> None:
+        self.loops.pop()
+
+    # -- loop classification -------------------------------------------------------------------
+
+    def loop_kind(self, target: cst.BaseExpression, iterable: cst.BaseExpression, env: Env) -> LoopKind:
+        inner = self.unwrap_iterable(iterable, env)
+        if isinstance(inner, cst.Call) and _last_name(inner.func) in ("range", "trange", "xrange"):
+            signal = self.count_signal(inner.args, env)
+            if signal is not Horizon.UNKNOWN:
+                return LoopKind.EPOCH if signal is Horizon.EPOCHS else LoopKind.BATCH
+        else:
+            last = _last_name(inner) or ""
+            if known.LOADER_WORDS.search(last):
+                return LoopKind.BATCH
+            if known.EPOCH_WORDS.search(last):
+                return LoopKind.EPOCH
+        names = [n.value for n in _names_in(target)]
+        if any(known.EPOCH_TARGETS.match(name) for name in names):
+            return LoopKind.EPOCH
+        if any(known.BATCH_TARGETS.search(name) for name in names):
+            return LoopKind.BATCH
+        return LoopKind.UNKNOWN
+
+    def unwrap_iterable(self, node: cst.BaseExpression, env: Env, depth: int = 0) -> cst.BaseExpression:
+        """``enumerate(tqdm(loader))`` -> ``loader``; ``pbar`` -> what ``pbar`` was made from."""
+        if depth > 6:
+            return node
+        if isinstance(node, cst.Call) and node.args:
+            name = _last_name(node.func) or ""
+            if name in ("enumerate", "iter", "list", "tuple", "sorted", "reversed", "zip", "islice", "cycle", "chain") or re.search(
+                r"tqdm|track|progress|prefetch|bar$", name, re.I
+            ):
+                return self.unwrap_iterable(node.args[0].value, env, depth + 1)
+        if isinstance(node, cst.Name):
+            expr = env.lookup_expr(node.value)
+            if expr is not None and expr is not node:
+                unwrapped = self.unwrap_iterable(expr, env, depth + 1)
+                if isinstance(unwrapped, cst.Call) and _last_name(unwrapped.func) in ("range", "trange"):
+                    return unwrapped
+                if known.LOADER_WORDS.search(_last_name(unwrapped) or ""):
+                    return unwrapped
+        return node
+
+    def while_kind(self, test: cst.BaseExpression) -> LoopKind:
+        names = [n for n in _identifiers(test)]
+        if any(_counts_steps(name) for name in names):
+            return LoopKind.BATCH
+        if any(known.EPOCH_WORDS.search(name) for name in names):
+            return LoopKind.EPOCH
+        return LoopKind.UNKNOWN
+
+    def count_signal(self, args: Iterable[cst.Arg], env: Env) -> Horizon:
+        """Does an expression count optimizer steps or epochs? Follows names to their definition."""
+        steps = epochs = False
+        for name, is_len in self.signal_words([arg.value for arg in args], env):
+            if is_len or _counts_steps(name):
+                steps = True
+            elif known.EPOCH_WORDS.search(name):
+                epochs = True
+        if steps:
+            return Horizon.STEPS
+        if epochs:
+            return Horizon.EPOCHS
+        return Horizon.UNKNOWN
+
+    def signal_words(self, exprs: List[cst.BaseExpression], env: Env, depth: int = 0) -> Iterator[Tuple[str, bool]]:
+        for expr in exprs:
+            for node in _walk(expr):
+                if isinstance(node, cst.Call) and _last_name(node.func) == "len" and node.args:
+                    yield "len", True
+                elif isinstance(node, cst.Name):
+                    yield node.value, False
+                    defined = env.lookup_expr(node.value)
+                    if defined is not None and depth < 2 and defined is not expr:
+                        yield from self.signal_words([defined], env, depth + 1)
+                    value = env.lookup(node.value)[0]
+                    if isinstance(value, Func) and isinstance(value.node, cst.FunctionDef) and depth < 2:
+                        yield from self.function_signal_words(value.node, env, depth)
+                elif isinstance(node, cst.Attribute):
+                    yield node.attr.value, False
+                elif isinstance(node, cst.Param):
+                    yield node.name.value, False
+
+    def function_signal_words(self, node: cst.FunctionDef, env: Env, depth: int) -> Iterator[Tuple[str, bool]]:
+        for param in node.params.params:
+            yield param.name.value, False
+        for inner in _walk(node.body):
+            if isinstance(inner, cst.Name):
+                yield inner.value, False
+            elif isinstance(inner, cst.Attribute):
+                yield inner.attr.value, False
+
+    # -- expressions -----------------------------------------------------------------------
+
+    def eval(self, node: Optional[cst.BaseExpression], env: Env) -> Value:
+        if node is None:
+            return None
+        if isinstance(node, cst.Name):
+            return self.eval_name(node, env)
+        if isinstance(node, cst.Attribute):
+            return self.eval_attribute(node, env)
+        if isinstance(node, cst.Call):
+            return self.eval_call(node, env)
+        if isinstance(node, cst.Subscript):
+            return self.eval_subscript(node, env)
+        if isinstance(node, (cst.Tuple, cst.List, cst.Set)):
+            items = tuple(self.eval(element.value, env) for element in node.elements)
+            if isinstance(node, cst.Tuple):
+                return Tup(items)
+            container = Container()
+            for item in items:
+                container.elements.update(tracked_in(item))
+            return container
+        if isinstance(node, cst.Dict):
+            return self.eval_dict(node, env)
+        if isinstance(node, (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)):
+            return self.eval_comprehension(node, env)
+        if isinstance(node, cst.Lambda):
+            return Func(node, env)
+        if isinstance(node, cst.IfExp):
+            self.eval(node.test, env)
+            return merge_values(self.eval(node.body, env), self.eval(node.orelse, env), None, None)
+        if isinstance(node, cst.BooleanOperation):
+            return merge_values(self.eval(node.left, env), self.eval(node.right, env), None, None)
+        if isinstance(node, cst.NamedExpr):
+            value = self.eval(node.value, env)
+            self.assign(node.target, value, node.value, env)
+            return value
+        if isinstance(node, cst.Yield):
+            value = self.eval(node.value, env) if isinstance(node.value, cst.BaseExpression) else None
+            if isinstance(node.value, cst.From):
+                value = self.eval(node.value.item, env)
+            self.escape(value, "yielded")
+            return None
+        if isinstance(node, cst.Await):
+            return self.eval(node.expression, env)
+        # Anything else (operators, comparisons, f-strings, ...): evaluate what it contains.
+        for child in node.children:
+            if isinstance(child, cst.BaseExpression):
+                self.eval(child, env)
+            else:
+                for grandchild in _expressions_below(child):
+                    self.eval(grandchild, env)
+        return None
+
+    def eval_name(self, node: cst.Name, env: Env) -> Value:
+        value, owner = env.lookup(node.value)
+        if owner is None:
+            star = env.star_import_of(node.value)
+            if star is not None:
+                return star
+            return None
+        if value is None and node.value != "opt":
+            # An object from code we cannot see (`optimizer = build_optimizer(cfg)`): known by
+            # its name only. Bound where the name lives, so every reader shares it.
+            role = _role_from_name(node.value)
+            if role is not None:
+                value = single(self.symbolic_object(owner, node.value, role))
+                owner.values[node.value] = value
+        return self.visible(value)
+
+    def eval_attribute(self, node: cst.Attribute, env: Env) -> Value:
+        base = self.eval(node.value, env)
+        attr = node.attr.value
+        if isinstance(base, QName):
+            return QName(f"{base.name}.{attr}")
+        if isinstance(base, Instance):
+            return self.instance_attribute(base, attr, node)
+        if isinstance(base, ClassInfo):
+            found = base.find_method(attr)
+            if found:
+                return Func(found[0], found[1].env, owner=found[1])
+            return base.env.values.get(attr)
+        if isinstance(base, Options) and attr == "optimizer":
+            drives = [opt for obj in base.objects() for opt in (obj.optimizers or ())]
+            return Options(tuple((opt, frozenset()) for opt in drives)) if drives else None
+        return None
+
+    def instance_attribute(self, instance: Instance, attr: str, node: cst.CSTNode) -> Value:
+        if attr in instance.attrs:
+            return self.visible(instance.attrs[attr])
+        found = instance.cls.find_method(attr)
+        if found:
+            return Func(found[0], found[1].env, bound=instance, owner=found[1])
+        class_value = instance.cls.env.values.get(attr)
+        if class_value is not None:
+            return class_value
+        role = _role_from_name(attr)
+        if role is not None:
+            text = self.code(node)
+            value = single(self.symbolic_object(instance, text, role))
+            instance.attrs[attr] = value
+            for obj in tracked_in(value):
+                obj.stored_on.add(instance.cls.name)
+            return value
+        return None
+
+    def eval_subscript(self, node: cst.Subscript, env: Env) -> Value:
+        base = self.eval(node.value, env)
+        index_value: Value = None
+        for element in node.slice:
+            if isinstance(element.slice, cst.Index):
+                index_value = self.eval(element.slice.value, env)
+            else:
+                for part in (element.slice.lower, element.slice.upper, element.slice.step):
+                    if isinstance(part, cst.BaseExpression):
+                        self.eval(part, env)
+        if isinstance(base, Container):
+            key = self.literal_key(node)
+            if key is not None and key in base.entries:
+                return base.entries[key]
+            if base.elements:
+                return Options(tuple((obj, frozenset()) for obj in base.elements))
+            return None
+        if isinstance(base, Tup) and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
+            index = node.slice[0].slice.value
+            if isinstance(index, cst.Integer):
+                position = int(index.value, 0)
+                if -len(base.items) <= position < len(base.items):
+                    return base.items[position]
+            return merge_all(base.items)
+        if isinstance(base, Each):
+            return base
+        return None
+
+    def eval_dict(self, node: cst.Dict, env: Env) -> Container:
+        container = Container()
+        for element in node.elements:
+            if isinstance(element, cst.DictElement):
+                self.eval(element.key, env)
+                value = self.eval(element.value, env)
+                container.elements.update(tracked_in(value))
+                if isinstance(element.key, cst.SimpleString) and isinstance(element.key.evaluated_value, str):
+                    container.entries[element.key.evaluated_value] = value
+            else:
+                value = self.eval(element.value, env)
+                container.elements.update(tracked_in(value))
+        return container
+
+    def eval_comprehension(self, node: cst.BaseExpression, env: Env) -> Container:
+        inner_env = Env(env)
+        comp = node.for_in
+        entered = 0
+        while comp is not None:
+            iterable = self.eval(comp.iter, inner_env)
+            self.enter_loop(comp, self.loop_kind(comp.target, comp.iter, inner_env), comp.target)
+            entered += 1
+            self.assign(comp.target, element_of(iterable), None, inner_env)
+            for condition in comp.ifs:
+                self.eval(condition.test, inner_env)
+            comp = comp.inner_for_in
+        container = Container()
+        if isinstance(node, cst.DictComp):
+            self.eval(node.key, inner_env)
+            container.elements.update(tracked_in(self.eval(node.value, inner_env)))
+        else:
+            container.elements.update(tracked_in(self.eval(node.elt, inner_env)))
+        for _ in range(entered):
+            self.exit_loop()
+        return container
+
+    # -- calls -----------------------------------------------------------------------------
+
+    def eval_call(self, node: cst.Call, env: Env) -> Value:
+        func = node.func
+        if isinstance(func, cst.Attribute):
+            receiver = self.eval(func.value, env)
+            method = func.attr.value
+            callee: Value = None
+            if isinstance(receiver, QName):
+                callee = QName(f"{receiver.name}.{method}")
+            elif isinstance(receiver, (Instance, ClassInfo)):
+                callee = self.eval_attribute(func, env) if isinstance(receiver, ClassInfo) else self.instance_attribute(receiver, method, func)
+            args, kwargs = self.eval_args(node, env)
+            if callee is None:
+                return self.method_call(node, receiver, method, args, kwargs, env)
+        else:
+            callee = self.eval(func, env)
+            args, kwargs = self.eval_args(node, env)
+        return self.call_value(node, callee, args, kwargs, env)
+
+    def eval_args(self, node: cst.Call, env: Env) -> Tuple[List[Value], Dict[str, Value]]:
+        args: List[Value] = []
+        kwargs: Dict[str, Value] = {}
+        for arg in node.args:
+            value = self.eval(arg.value, env)
+            if arg.keyword is not None:
+                kwargs[arg.keyword.value] = value
+            elif arg.star:
+                kwargs[f"{arg.star}{len(kwargs)}"] = value  # unpacked: position unknown
+            else:
+                args.append(value)
+        return args, kwargs
+
+    def call_value(self, node: cst.Call, callee: Value, args, kwargs, env: Env) -> Value:
+        if isinstance(callee, Func):
+            return self.invoke(callee, node, args, kwargs, bound=callee.bound)
+        if isinstance(callee, ClassInfo):
+            return self.instantiate(callee, node, args, kwargs)
+        if isinstance(callee, QName):
+            return self.library_call(node, callee.name, args, kwargs, env)
+        name = _last_name(node.func) or ""
+        if name in ("enumerate",) and args:
+            return Enumerated(args[0])
+        if name == "zip" and args:
+            return Zipped(tuple(args))
+        if name in ("list", "tuple", "sorted", "reversed", "iter", "set") and args:
+            return args[0]
+        if name in ("super",):
+            return None
+        return self.opaque(node, self.code(node.func), args, kwargs)
+
+    def method_call(self, node: cst.Call, receiver: Value, method: str, args, kwargs, env: Env) -> Value:
+        func = node.func
+        assert isinstance(func, cst.Attribute)
+        if method in ("step", "step_update", "step_frac"):
+            stepped = self.record_step(node, receiver, method, args, env)
+            if stepped:
+                return None
+        if isinstance(receiver, Container):
+            if method in ("append", "add", "insert", "extend", "update", "setdefault"):
+                for value in list(args) + list(kwargs.values()):
+                    receiver.elements.update(tracked_in(value))
+                return None
+            if method in ("values", "copy"):
+                return receiver
+            if method == "items":
+                return Items(receiver)
+            if method in ("get", "pop") and args:
+                return Options(tuple((obj, frozenset()) for obj in receiver.elements)) if receiver.elements else None
+            return None
+        if isinstance(receiver, (Options, Each)):
+            # Reading a tracked object (get_last_lr, state_dict, ...) neither steps nor hands it on.
+            if method == "optimizer":
+                return None
+            return None
+        if method in ("prepare", "prepare_scheduler", "prepare_optimizer", "setup", "setup_optimizers", "wrap"):
+            # accelerate / Lightning Fabric return what they are given, wrapped.
+            if tracked_in(Tup(tuple(args))):
+                return args[0] if len(args) == 1 else Tup(tuple(args))
+        return self.opaque(node, self.code(func), args, kwargs, receiver=receiver)
+
+    def record_step(self, node: cst.Call, receiver: Value, method: str, args, env: Env) -> bool:
+        func = node.func
+        assert isinstance(func, cst.Attribute)
+        receiver_text = self.code(func.value)
+        targets: Tuple[Tracked, ...] = ()
+        each = False
+        if isinstance(receiver, Each):
+            targets, each = tuple(receiver.objs), True
+        elif isinstance(receiver, (Options, Container)):
+            targets = tracked_in(self.visible(receiver))
+            each = isinstance(receiver, Container)
+        elif receiver is None and method == "step":
+            role = _role_from_name(receiver_text)
+            if role is not None and (isinstance(func.value, (cst.Name, cst.Attribute))):
+                targets = (self.symbolic_object(self.frame.env, receiver_text, role),)
+        if targets:
+            for role in (Role.OPTIMIZER, Role.SCHEDULER):
+                chosen = tuple(obj for obj in targets if obj.role is role)
+                if chosen:
+                    self.add_step(node, role, chosen, each, receiver_text, method, via_scaler=False)
+            return True
+        if method == "step" and node.args:
+            # scaler.step(optimizer): AMP's GradScaler steps the optimizer it is given.
+            first = args[0] if args else None
+            optimizers = tuple(obj for obj in tracked_in(first) if obj.role is Role.OPTIMIZER)
+            text = self.code(node.args[0].value)
+            if not optimizers and first is None and _role_from_name(text) is Role.OPTIMIZER:
+                optimizers = (self.symbolic_object(self.frame.env, text, Role.OPTIMIZER),)
+            if optimizers:
+                self.add_step(node, Role.OPTIMIZER, optimizers, isinstance(first, Each), text, "step", via_scaler=True)
+                return True
+        return False
+
+    def add_step(self, node, role, targets, each, receiver, method, via_scaler) -> None:
+        self.model.steps.append(
+            Step(
+                seq=self.next_seq(),
+                node=node,
+                loops=tuple(self.loops),
+                conditions=tuple(self.conditions),
+                classes=self.current_classes(),
+                role=role,
+                targets=targets,
+                each=each,
+                receiver=receiver,
+                method=method,
+                args=tuple(node.args),
+                via_scaler=via_scaler,
+            )
+        )
+
+    def opaque(self, node: cst.Call, callee: str, args, kwargs, receiver: Value = None) -> Value:
+        """A call into code we cannot see: whatever tracked object it receives may be stepped there."""
+        passed_values = list(args) + list(kwargs.values())
+        passed = tracked_in(Tup(tuple(passed_values)))
+        last = callee.rsplit(".", 1)[-1]
+        if last not in known.HARMLESS_CALLS:
+            for value in passed_values:
+                self.escape(value, f"passed to {callee}()")
+                if isinstance(value, Instance):
+                    self.escape_instance(value, callee)
+        trains = bool(known.TRAINING_CALL.search(last)) and not known.NOT_TRAINING_CALL.search(last)
+        if passed or trains:
+            self.model.calls.append(
+                OpaqueCall(
+                    seq=self.next_seq(),
+                    node=node,
+                    loops=tuple(self.loops),
+                    conditions=tuple(self.conditions),
+                    classes=self.current_classes(),
+                    callee=callee,
+                    passed=passed,
+                    trains=trains,
+                )
+            )
+        return None
+
+    def escape_instance(self, instance: Instance, callee: str) -> None:
+        for value in instance.attrs.values():
+            self.escape(value, f"held by an object passed to {callee}()")
+
+    def library_call(self, node: cst.Call, qualname: str, args, kwargs, env: Env) -> Value:
+        spec = known.scheduler_spec(qualname)
+        if spec is not None:
+            obj = self.construct_scheduler(node, qualname, spec, args, kwargs, env)
+            if spec is known.TIMM_SCHEDULER and qualname.rsplit(".", 1)[-1].startswith("create_scheduler"):
+                return Tup((single(obj), None))  # timm's factories return (scheduler, num_epochs)
+            return single(obj)
+        if known.is_optimizer_class(qualname):
+            obj = Tracked(role=Role.OPTIMIZER, label=qualname.rsplit(".", 1)[-1], qualname=qualname, node=node)
+            obj.constructed_in_loops = tuple(self.loops)
+            self.model.objects.append(obj)
+            return single(obj)
+        return self.opaque(node, qualname, args, kwargs)
+
+    def construct_scheduler(self, node, qualname, spec, args, kwargs, env, custom: bool = False) -> Tracked:
+        optimizer_value = kwargs.get("optimizer")
+        if optimizer_value is None and len(args) > spec.optimizer_position:
+            optimizer_value = args[spec.optimizer_position]
+        optimizers = frozenset(obj for obj in tracked_in(optimizer_value) if obj.role is Role.OPTIMIZER) or None
+        obj = Tracked(
+            role=Role.SCHEDULER,
+            label=spec.name,
+            qualname=qualname,
+            spec=spec,
+            node=node,
+            optimizers=optimizers,
+            custom=custom,
+            constructed_in_loops=tuple(self.loops),
+            constructed_in_class=next((f.owner.name for f in reversed(self.frames) if f.owner), None),
+        )
+        if qualname.endswith("get_scheduler"):
+            obj.spec, obj.dynamic_kind = self.hf_scheduler_kind(node, spec)
+        obj.horizon, obj.horizon_literal = self.horizon(node, obj.spec, env)
+        # SequentialLR/ChainedScheduler and friends step the schedulers they are given.
+        for value in list(args) + list(kwargs.values()):
+            for inner in tracked_in(value):
+                if inner.role is Role.SCHEDULER:
+                    inner.escapes.append(f"combined into {spec.name}")
+        self.model.objects.append(obj)
+        return obj
+
+    def hf_scheduler_kind(self, node: cst.Call, spec: known.SchedulerSpec) -> Tuple[known.SchedulerSpec, bool]:
+        name_arg = _argument(node, "name", 0)
+        if isinstance(name_arg, cst.SimpleString) and isinstance(name_arg.evaluated_value, str):
+            if "plateau" in name_arg.evaluated_value:
+                return known.PLATEAU, False
+            return spec, False
+        attr = _last_name(name_arg) if name_arg is not None else None
+        if attr and "PLATEAU" in attr.upper():
+            return known.PLATEAU, False
+        return spec, True
+
+    def horizon(self, node: cst.Call, spec: known.SchedulerSpec, env: Env) -> Tuple[Horizon, Optional[float]]:
+        exprs: List[cst.BaseExpression] = []
+        for name, position in zip(spec.horizon_args, spec.horizon_positions):
+            expr = _argument(node, name, position)
+            if expr is not None:
+                exprs.append(expr)
+        if not exprs:
+            return Horizon.UNKNOWN, None
+        signal = self.count_signal([cst.Arg(expr) for expr in exprs], env)
+        literal = _literal_number(exprs[0], env)
+        return signal, literal
+
+    # -- inlining --------------------------------------------------------------------------
+
+    def invoke(self, func: Func, node: Optional[cst.Call], args, kwargs, bound: Optional[Instance] = None, as_root: bool = False) -> Value:
+        definition = func.node
+        if (
+            self.budget_exhausted
+            or len(self.frames) > MAX_INLINE_DEPTH
+            or any(frame.node is definition for frame in self.frames)
+        ):
+            if node is not None:
+                return self.opaque(node, self.code(node.func), args, kwargs)
+            return None
+        self.invoked.add(id(definition))
+        env = Env(func.env)
+        name = definition.name.value if isinstance(definition, cst.FunctionDef) else "<lambda>"
+        frame = Frame(name, definition, env, func.owner, is_root=as_root)
+        self.bind_parameters(definition, env, args, kwargs, bound, as_root)
+        self.frames.append(frame)
+        saved_loops, saved_conditions = self.loops, self.conditions
+        if as_root:
+            self.loops, self.conditions = [], []
+        try:
+            if isinstance(definition, cst.Lambda):
+                frame.returns.append(self.eval(definition.body, env))
+            else:
+                self.exec_body(definition, env)
+        finally:
+            self.frames.pop()
+            if as_root:
+                self.loops, self.conditions = saved_loops, saved_conditions
+        result = merge_all(frame.returns)
+        if as_root:
+            self.escape(result, f"returned by {name}()")
+            self.note_override(definition, func, env)
+        return result
+
+    def bind_parameters(self, definition, env: Env, args, kwargs, bound: Optional[Instance], as_root: bool) -> None:
+        params = definition.params
+        positional = list(params.posonly_params) + list(params.params)
+        values = list(args)
+        if bound is not None and positional and not _is_static(definition):
+            env.values[positional[0].name.value] = bound
+            positional = positional[1:]
+        for index, param in enumerate(positional):
+            name = param.name.value
+            if index < len(values):
+                value = values[index]
+            elif name in kwargs:
+                value = kwargs[name]
+            elif as_root:
+                value = self.root_parameter(env, name)
+            else:
+                value = self.eval(param.default, env.parent) if param.default is not None else None
+            self.label(value, name)
+            env.values[name] = value
+        for param in params.kwonly_params:
+            name = param.name.value
+            if name in kwargs:
+                env.values[name] = kwargs[name]
+            elif as_root:
+                env.values[name] = self.root_parameter(env, name)
+            else:
+                env.values[name] = None
+        for star in (params.star_arg, params.star_kwarg):
+            if isinstance(star, cst.Param):
+                env.values[star.name.value] = None
+        if as_root:
+            return
+        # Arguments that found no parameter are lost to us: treat as handed on.
+        if len(values) > len(positional) and not isinstance(params.star_arg, cst.Param):
+            pass
+
+    def root_parameter(self, env: Env, name: str) -> Value:
+        role = _role_from_name(name)
+        if role is None or name == "opt":
+            return None
+        return single(self.symbolic_object(env, name, role))
+
+    def instantiate(self, cls: ClassInfo, node: Optional[cst.Call], args, kwargs, as_root: bool = False) -> Value:
+        base = cls.known_base()
+        if base is not None and node is not None:
+            spec = known.scheduler_spec(base)
+            if spec is not None or base in known.SCHEDULER_BASES:
+                custom_spec = spec or known.SchedulerSpec(cls.name, epoch_literal_ok=False)
+                obj = self.construct_scheduler(node, cls.name, custom_spec, args, kwargs, cls.env, custom=True)
+                obj.spec = custom_spec
+                return single(obj)
+            if base in known.OPTIMIZER_BASES or known.is_optimizer_class(base):
+                obj = Tracked(role=Role.OPTIMIZER, label=cls.name, qualname=cls.name, node=node, custom=True)
+                self.model.objects.append(obj)
+                return single(obj)
+        instance = Instance(cls)
+        cls.instances.append(instance)
+        found = cls.find_method("__init__")
+        if found:
+            init, owner = found
+            self.invoke(Func(init, owner.env, bound=instance, owner=owner), node, args, kwargs, bound=instance, as_root=as_root)
+        elif node is not None:
+            # No __init__ of ours: the arguments go to a library base class.
+            self.opaque(node, cls.name, args, kwargs)
+        if as_root:
+            for method_name, method in sorted(cls.methods.items(), key=lambda item: self.position(item[1])):
+                if id(method) not in self.invoked and method_name != "__init__":
+                    self.invoke(Func(method, cls.env, bound=instance, owner=cls), None, (), {}, bound=instance, as_root=True)
+        return instance
+
+    def position(self, node: cst.CSTNode) -> int:
+        return self._positions.get(id(node), 0)
+
+    # -- Lightning hooks -----------------------------------------------------------------------
+
+    def note_override(self, definition, func: Func, env: Env) -> None:
+        if not isinstance(definition, cst.FunctionDef) or definition.name.value != "lr_scheduler_step":
+            return
+        params = [param.name.value for param in definition.params.params]
+        if len(params) < 2 or func.owner is None:
+            return
+        scheduler = env.values.get(params[1])
+        objects = tracked_in(scheduler)
+        if not objects:
+            return
+        metric = params[2] if len(params) > 2 else None
+        uses_metric = metric is not None and any(
+            isinstance(node, cst.Name) and node.value == metric for node in _walk(definition.body)
+        )
+        self.model.overrides.append(SchedulerStepOverride(definition, func.owner.name, objects[0], uses_metric))
+
+
+# ----------------------------------------------------------------------------------------------
+# Small syntax helpers
+# ----------------------------------------------------------------------------------------------
+
+
+def element_of(iterable: Value) -> Value:
+    """The loop variable's value when iterating ``iterable``."""
+    if isinstance(iterable, Container):
+        return Each(frozenset(iterable.elements)) if iterable.elements else None
+    if isinstance(iterable, Tup):
+        objs = frozenset(tracked_in(iterable))
+        return Each(objs) if objs else None
+    if isinstance(iterable, Each):
+        return iterable
+    if isinstance(iterable, Options):
+        return Each(frozenset(iterable.objects()))
+    if isinstance(iterable, Enumerated):
+        return Tup((None, element_of(iterable.inner)))
+    if isinstance(iterable, Zipped):
+        return Tup(tuple(element_of(inner) for inner in iterable.inners))
+    if isinstance(iterable, Items):
+        return Tup((None, element_of(iterable.container)))
+    return None
+
+
+def merge_all(values: Sequence[Value]) -> Value:
+    result: Value = None
+    for value in values:
+        result = merge_values(result, value, None, None) if result is not None else value
+    return result
+
+
+def _walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(reversed(current.children))
+
+
+def _names_in(node: Optional[cst.CSTNode]) -> Iterator[cst.Name]:
+    if node is None:
+        return iter(())
+    return (n for n in _walk(node) if isinstance(n, cst.Name))
+
+
+def _identifiers(node: cst.CSTNode) -> Iterator[str]:
+    for inner in _walk(node):
+        if isinstance(inner, cst.Name):
+            yield inner.value
+        elif isinstance(inner, cst.Attribute):
+            yield inner.attr.value
+
+
+def _expressions_below(node: cst.CSTNode) -> Iterator[cst.BaseExpression]:
+    """The outermost expressions inside a non-expression node (Arg, Element, f-string part...)."""
+    for child in node.children:
+        if isinstance(child, cst.BaseExpression):
+            yield child
+        else:
+            yield from _expressions_below(child)
+
+
+def _last_name(node: Optional[cst.CSTNode]) -> Optional[str]:
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        return node.attr.value
+    if isinstance(node, cst.Call):
+        return _last_name(node.func)
+    if isinstance(node, cst.Subscript):
+        return _last_name(node.value)
+    return None
+
+
+_STEP_COUNT = re.compile(
+    r"(^|_)(steps?|iters?|iterations?|batches|updates)(_|$)|^(max|total|num|n)_?(step|iter|update|batch)|stepping_batches|^its?$|^global_step",
+    re.I,
+)
+
+
+def _counts_steps(name: str) -> bool:
+    if known.EPOCH_WORDS.search(name) and not re.search(r"(steps|iters|batches|iterations)_?per_?epoch|per_?epoch", name, re.I):
+        return False
+    return bool(_STEP_COUNT.search(name)) or bool(re.search(r"loader|batches", name, re.I))
+
+
+def _role_from_name(text: str) -> Optional[Role]:
+    if known.looks_like_scheduler(text):
+        return Role.SCHEDULER
+    if known.looks_like_optimizer(text):
+        return Role.OPTIMIZER
+    return None
+
+
+def _argument(node: cst.Call, keyword: str, position: int) -> Optional[cst.BaseExpression]:
+    positional = [arg for arg in node.args if arg.keyword is None and not arg.star]
+    for arg in node.args:
+        if arg.keyword is not None and arg.keyword.value == keyword:
+            return arg.value
+    if position < len(positional):
+        return positional[position].value
+    return None
+
+
+def _literal_number(expr: cst.BaseExpression, env: Env, depth: int = 0) -> Optional[float]:
+    if isinstance(expr, (cst.Integer, cst.Float)):
+        return float(expr.evaluated_value)
+    if isinstance(expr, (cst.List, cst.Tuple)):
+        numbers = [_literal_number(element.value, env, depth + 1) for element in expr.elements]
+        return max(numbers) if numbers and all(n is not None for n in numbers) else None
+    if isinstance(expr, cst.Name) and depth < 2:
+        defined = env.lookup_expr(expr.value)
+        if defined is not None:
+            return _literal_number(defined, env, depth + 1)
+    return None
+
+
+def _is_instance(obj: Tracked, classes: Set[str]) -> bool:
+    if obj.qualname is None:
+        return False
+    short = obj.qualname.rsplit(".", 1)[-1]
+    for name in classes:
+        if name == obj.qualname or name.rsplit(".", 1)[-1] == short:
+            return True
+        if obj.spec is not None and name.rsplit(".", 1)[-1] == obj.spec.name:
+            return True
+    return False
+
+
+def _is_static(definition: cst.FunctionDef) -> bool:
+    return any(
+        isinstance(decorator.decorator, cst.Name) and decorator.decorator.value == "staticmethod"
+        for decorator in definition.decorators
+    )
+
+
+def build_model(module: cst.Module, path: str) -> TrainingLoopModel:
+    interpreter = Interpreter(module, path)
+    interpreter._positions = {id(node): index for index, node in enumerate(_definitions(module))}
+    interpreter._order = interpreter._positions
+    return interpreter.run()
+
+
+def _definitions(module: cst.Module) -> Iterator[cst.CSTNode]:
+    for node in _walk(module):
+        if isinstance(node, cst.FunctionDef):
+            yield node
