@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -13,7 +14,7 @@ _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 @lru_cache(maxsize=64)
-def _lines(path: str) -> Tuple[str, ...]:
+def _lines(path: str, stamp: Tuple[int, int]) -> Tuple[str, ...]:
     try:
         return tuple(_LINE_BREAK.split(decode_source(Path(path).read_bytes())))
     except (OSError, UnreadableSource):
@@ -22,7 +23,14 @@ def _lines(path: str) -> Tuple[str, ...]:
 
 def source_line(path: str, line: int) -> Optional[str]:
     """Line ``line`` (1-based) of the file, without its line break; None if unavailable."""
-    lines = _lines(path)
+    absolute = os.path.abspath(path)
+    try:
+        status = os.stat(absolute)
+    except OSError:
+        return None
+    # Keyed by absolute path, mtime and size: a path relative to another cwd, or an edited
+    # file, is never served stale lines.
+    lines = _lines(absolute, (status.st_mtime_ns, status.st_size))
     return lines[line - 1] if 0 < line <= len(lines) else None
 
 

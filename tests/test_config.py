@@ -1,0 +1,276 @@
+"""``[tool.lrlint]``: discovery, validation (ConfigError naming file and key) and selection."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lrlint.catalogue import RULES
+from lrlint.config import ConfigError, Settings, find_config, load_settings
+from lrlint.selection import Layer, UnknownSelector, expand, resolve, split_selectors
+
+ALL = frozenset(RULES)
+
+
+def _pyproject(folder: Path, body: str) -> Path:
+    path = folder / "pyproject.toml"
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+def _error(tmp_path: Path, body: str) -> str:
+    _pyproject(tmp_path, "[tool.lrlint]\n" + body)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(cwd=tmp_path)
+    message = str(caught.value)
+    assert message.startswith(f"{tmp_path / 'pyproject.toml'}: "), message
+    assert "\n" not in message
+    return message
+
+
+# --- discovery --------------------------------------------------------------------------
+
+
+def test_no_config_gives_defaults(tmp_path: Path) -> None:
+    settings = load_settings(cwd=tmp_path)
+    assert settings.config_path is None
+    assert settings.root == tmp_path
+    assert resolve([settings.layer]) == ALL
+    assert settings.respect_gitignore is True
+    assert settings.custom_schedulers == {"per-batch": (), "per-epoch": (), "needs-metric": ()}
+
+
+def test_nearest_pyproject_with_table_upward(tmp_path: Path) -> None:
+    _pyproject(tmp_path, '[tool.lrlint]\nignore = ["LR004"]\n')
+    middle = tmp_path / "a"
+    middle.mkdir()
+    _pyproject(middle, '[project]\nname = "x"\n')  # no [tool.lrlint]: skipped
+    deep = middle / "b"
+    deep.mkdir()
+    settings = load_settings(cwd=deep)
+    assert settings.config_path == tmp_path / "pyproject.toml"
+    assert settings.root == tmp_path
+    assert settings.ignore == ("LR004",)
+
+
+def test_broken_unrelated_pyproject_is_skipped(tmp_path: Path) -> None:
+    _pyproject(tmp_path, "[project\nname = ")  # not ours: never parsed
+    assert load_settings(cwd=tmp_path).config_path is None
+
+
+def test_dedicated_file_wins_in_its_folder(tmp_path: Path) -> None:
+    _pyproject(tmp_path, '[tool.lrlint]\nignore = ["LR004"]\n')
+    (tmp_path / "lrlint.toml").write_text('ignore = ["LR005"]\n')
+    found = find_config(tmp_path)
+    assert found is not None and found[0].name == "lrlint.toml"
+    assert load_settings(cwd=tmp_path).ignore == ("LR005",)
+
+
+def test_explicit_config_file(tmp_path: Path) -> None:
+    other = tmp_path / "conf"
+    other.mkdir()
+    (other / "lrlint.toml").write_text('select = ["LR00"]\noutput-format = "json"\n')
+    settings = load_settings(config=other / "lrlint.toml", cwd=tmp_path)
+    assert settings.root == other
+    assert settings.select == ("LR00",)
+    assert settings.output_format == "json"
+    _pyproject(other, '[tool.lrlint]\nextend-select = ["LR001"]\n')
+    assert load_settings(config=other / "pyproject.toml").extend_select == ("LR001",)
+
+
+def test_explicit_pyproject_without_table_is_empty(tmp_path: Path) -> None:
+    path = _pyproject(tmp_path, '[project]\nname = "x"\n')
+    assert load_settings(config=path).select is None
+
+
+def test_missing_explicit_config(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="nope.toml: cannot read config file"):
+        load_settings(config=tmp_path / "nope.toml")
+
+
+def test_isolated_ignores_config(tmp_path: Path) -> None:
+    _pyproject(tmp_path, '[tool.lrlint]\nselect = ["LR001"]\n')
+    settings = load_settings(isolated=True, cwd=tmp_path)
+    assert settings.config_path is None and settings.select is None
+
+
+def test_all_keys(tmp_path: Path) -> None:
+    _pyproject(
+        tmp_path,
+        """
+[tool.lrlint]
+select = ["LR0"]
+extend-select = ["LR010"]
+ignore = ["plateau-mode-mismatch"]
+exclude = ["legacy"]
+extend-exclude = ["gen/*.py"]
+output-format = "github"
+respect-gitignore = false
+
+[tool.lrlint.per-file-ignores]
+"tests/*.py" = ["LR004"]
+"conftest.py" = ["LR0"]
+
+[tool.lrlint.schedulers]
+per-batch = ["mypkg.sched.WarmupCosine"]
+per-epoch = ["mypkg.sched.Staircase", "Local"]
+needs-metric = ["mypkg.sched.Plateau"]
+""",
+    )
+    settings = load_settings(cwd=tmp_path)
+    assert settings.select == ("LR0",)
+    assert settings.extend_select == ("LR010",)
+    assert settings.ignore == ("plateau-mode-mismatch",)
+    assert settings.exclude == ("legacy",)
+    assert settings.extend_exclude == ("gen/*.py",)
+    assert settings.output_format == "github"
+    assert settings.respect_gitignore is False
+    assert settings.custom_schedulers == {
+        "per-batch": ("mypkg.sched.WarmupCosine",),
+        "per-epoch": ("mypkg.sched.Staircase", "Local"),
+        "needs-metric": ("mypkg.sched.Plateau",),
+    }
+    assert settings.ignored_codes_for(tmp_path / "tests" / "test_a.py") == {"LR004"}
+    assert settings.ignored_codes_for(tmp_path / "tests" / "deep" / "test_a.py") == frozenset()
+    assert settings.ignored_codes_for(tmp_path / "pkg" / "conftest.py") == {c for c in RULES if c.startswith("LR0")}
+    assert settings.ignored_codes_for(tmp_path / "train.py") == frozenset()
+
+
+# --- errors name the file and the key ---------------------------------------------------------
+
+
+def test_unknown_key_with_suggestion(tmp_path: Path) -> None:
+    message = _error(tmp_path, 'selct = ["LR001"]\n')
+    assert message.endswith("[tool.lrlint] unknown key 'selct' (did you mean 'select'?)")
+
+
+def test_snake_case_key_suggests_kebab(tmp_path: Path) -> None:
+    assert "did you mean 'extend-select'?" in _error(tmp_path, 'extend_select = ["LR001"]\n')
+
+
+def test_unknown_key_without_suggestion(tmp_path: Path) -> None:
+    assert _error(tmp_path, "colour = true\n").endswith("unknown key 'colour'")
+
+
+@pytest.mark.parametrize(
+    "body, key",
+    [
+        ('select = "LR001"\n', "'select' must be a list of strings, not a string"),
+        ("ignore = [1]\n", "'ignore' must be a list of strings"),
+        ("exclude = true\n", "'exclude' must be a list of strings, not a boolean"),
+        ("extend-exclude = {a = 1}\n", "'extend-exclude' must be a list of strings, not a table"),
+        ('respect-gitignore = "yes"\n', "'respect-gitignore' must be true or false, not a string"),
+        ("output-format = 3\n", "'output-format' must be a string"),
+        ('per-file-ignores = ["x"]\n', "'per-file-ignores' must be a table"),
+        ('schedulers = ["x"]\n', "[tool.lrlint.schedulers] must be a table"),
+    ],
+)
+def test_wrong_types(tmp_path: Path, body: str, key: str) -> None:
+    assert key in _error(tmp_path, body)
+
+
+def test_unknown_codes(tmp_path: Path) -> None:
+    assert _error(tmp_path, 'select = ["LR999"]\n').endswith(
+        "[tool.lrlint] 'select': unknown rule code or prefix 'LR999'"
+    )
+    assert "'extend-select': unknown rule code or prefix 'XYZ'" in _error(tmp_path, 'extend-select = ["XYZ"]\n')
+    assert "'ignore': unknown rule code or prefix 'LR9'" in _error(tmp_path, 'ignore = ["LR9"]\n')
+
+
+def test_per_file_ignores_errors(tmp_path: Path) -> None:
+    message = _error(tmp_path, '[tool.lrlint.per-file-ignores]\n"tests/*.py" = ["LR99"]\n')
+    assert message.endswith("[tool.lrlint.per-file-ignores] 'tests/*.py': unknown rule code or prefix 'LR99'")
+    message = _error(tmp_path, '[tool.lrlint.per-file-ignores]\n"tests/*.py" = "LR001"\n')
+    assert "[tool.lrlint.per-file-ignores] 'tests/*.py' must be a list of strings" in message
+
+
+def test_output_format_error(tmp_path: Path) -> None:
+    message = _error(tmp_path, 'output-format = "jsonl"\n')
+    assert "[tool.lrlint] 'output-format': unknown output format 'jsonl'" in message
+    assert "expected one of: concise, full, json, json-lines, github, sarif" in message
+
+
+def test_scheduler_table_errors(tmp_path: Path) -> None:
+    assert _error(tmp_path, '[tool.lrlint.schedulers]\nper-step = ["a.B"]\n').endswith(
+        "[tool.lrlint.schedulers] unknown key 'per-step' (did you mean 'per-epoch'?)"
+    )
+    assert "[tool.lrlint.schedulers] 'per-batch' must be a list of strings" in _error(
+        tmp_path, '[tool.lrlint.schedulers]\nper-batch = "a.B"\n'
+    )
+    assert "'needs-metric': 'my-pkg.Sched' is not a qualified name" in _error(
+        tmp_path, '[tool.lrlint.schedulers]\nneeds-metric = ["my-pkg.Sched"]\n'
+    )
+    assert "'a.B' is listed in both 'per-batch' and 'per-epoch'" in _error(
+        tmp_path, '[tool.lrlint.schedulers]\nper-batch = ["a.B"]\nper-epoch = ["a.B"]\n'
+    )
+
+
+def test_invalid_toml_names_file(tmp_path: Path) -> None:
+    path = _pyproject(tmp_path, "[tool.lrlint]\nselect = LR001\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(cwd=tmp_path)
+    assert str(caught.value).startswith(f"{path}: invalid TOML: ")
+    assert "line 2" in str(caught.value)
+
+
+def test_lrlint_toml_messages_have_no_tool_prefix(tmp_path: Path) -> None:
+    (tmp_path / "lrlint.toml").write_text('selct = ["LR001"]\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings(cwd=tmp_path)
+    assert str(caught.value) == f"{tmp_path / 'lrlint.toml'}: unknown key 'selct' (did you mean 'select'?)"
+
+
+def test_tool_lrlint_not_a_table(tmp_path: Path) -> None:
+    _pyproject(tmp_path, '[tool]\nlrlint = "on"\n')
+    with pytest.raises(ConfigError, match=r"\[tool\] 'lrlint' must be a table"):
+        load_settings(cwd=tmp_path)
+
+
+# --- selection --------------------------------------------------------------------------
+
+
+def test_expand_selectors() -> None:
+    assert expand("ALL")[0] == ALL
+    assert expand("LR")[0] == ALL
+    assert expand("LR00")[0] == {c for c in RULES if c.startswith("LR00")}
+    assert expand("LR001")[0] == {"LR001"}
+    assert expand("lr001")[0] == {"LR001"}
+    assert expand("scheduler-never-stepped")[0] == {"LR004"}
+    for bad in ("LR999", "XX", "", "scheduler"):
+        with pytest.raises(UnknownSelector):
+            expand(bad)
+
+
+def test_split_selectors() -> None:
+    assert split_selectors(["LR001, LR002", "LR01", ""]) == ("LR001", "LR002", "LR01")
+
+
+def test_resolve_base_extend_ignore() -> None:
+    assert resolve([]) == ALL
+    assert resolve([Layer(select=["LR001"])]) == {"LR001"}
+    assert resolve([Layer(select=["LR001"], extend_select=["LR002"])]) == {"LR001", "LR002"}
+    assert resolve([Layer(ignore=["LR00"])]) == {c for c in RULES if not c.startswith("LR00")}
+    assert resolve([Layer(select=[])]) == frozenset()
+
+
+def test_more_specific_selector_wins_within_a_layer() -> None:
+    assert resolve([Layer(select=["LR"], ignore=["LR00"], extend_select=["LR001"])]) == (
+        {"LR001"} | {c for c in RULES if not c.startswith("LR00")}
+    )
+    assert "LR001" not in resolve([Layer(select=["LR001"], ignore=["LR001"])])  # a tie: ignore wins
+
+
+def test_command_line_layer_over_config_layer() -> None:
+    config = Layer(select=["LR001", "LR002"], ignore=["LR002"])
+    # --select replaces the config's selection entirely
+    assert resolve([config, Layer(select=["LR003"])]) == {"LR003"}
+    # --ignore adds to the config's ignores; --extend-select adds to its selection
+    assert resolve([config, Layer(ignore=["LR001"])]) == frozenset()
+    assert resolve([config, Layer(extend_select=["LR005"])]) == {"LR001", "LR005"}
+
+
+def test_settings_relpath(tmp_path: Path) -> None:
+    settings = Settings(root=tmp_path)
+    assert settings.relpath(tmp_path / "a" / "b.py") == "a/b.py"
+    assert settings.relpath(tmp_path.parent / "x.py") == (tmp_path.parent / "x.py").as_posix()
