@@ -40,7 +40,15 @@ def decode_source(data: bytes) -> str:
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as error:
-        raise UnreadableSource(f"bad encoding declaration: {error}") from None
+        # detect_encoding also fails on undecodable bytes in the first two lines; then the
+        # offending byte is more useful than its generic message.
+        encoding = "utf-8"
+        try:
+            data.decode(encoding)
+        except UnicodeDecodeError:
+            pass
+        else:
+            raise UnreadableSource(f"bad encoding declaration: {error}") from None
     try:
         return data.decode(encoding)
     except UnicodeDecodeError as error:

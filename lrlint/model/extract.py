@@ -597,7 +597,7 @@ class Interpreter:
     def enter_condition(self, test, text, positive, narrowed, in_body, env) -> None:
         names = frozenset(n.value for n in _names_in(test))
         self.conditions.append(
-            Condition(test, text, positive, self.loops[-1] if self.loops else None, names, "%" in text)
+            Condition(test, text, positive, (self.loop_stack() or (None,))[-1], names, "%" in text)
         )
         for name, (inside, outside) in narrowed.items():
             value = inside if in_body else outside
@@ -684,9 +684,10 @@ class Interpreter:
 
     def exec_for(self, node: cst.For, env: Env) -> None:
         iterable = self.eval(node.iter, env)
+        element = element_of(iterable)
         kind = self.loop_kind(node.target, node.iter, env)
-        self.enter_loop(node, kind, node.target)
-        self.assign(node.target, element_of(iterable), None, env)
+        self.enter_loop(node, kind, node.target, over_objects=bool(tracked_in(element)))
+        self.assign(node.target, element, None, env)
         self.exec_body(node, env)
         self.exit_loop()
         if node.orelse is not None:
@@ -701,14 +702,22 @@ class Interpreter:
         if node.orelse is not None:
             self.exec_body(node.orelse, env)
 
-    def enter_loop(self, node: cst.CSTNode, kind: LoopKind, target: Optional[cst.CSTNode]) -> None:
+    def enter_loop(self, node: cst.CSTNode, kind: LoopKind, target: Optional[cst.CSTNode], over_objects: bool = False) -> None:
+        """Enter a loop; one over a collection of optimizers/schedulers is no training loop."""
+        if over_objects:
+            self.loops.append(None)
+            return
+        parent = next((loop for loop in reversed(self.loops) if loop is not None), None)
         targets = frozenset(n.value for n in _names_in(target)) if target is not None else frozenset()
-        loop = Loop(node, kind, self.loops[-1] if self.loops else None, targets, self.frame.name)
+        loop = Loop(node, kind, parent, targets, self.frame.name)
         self.loops.append(loop)
         self.model.loops.append(loop)
 
     def exit_loop(self) -> None:
         self.loops.pop()
+
+    def loop_stack(self) -> Tuple[Loop, ...]:
+        return tuple(loop for loop in self.loops if loop is not None)
 
     # -- loop classification -------------------------------------------------------------------
 
@@ -952,10 +961,11 @@ class Interpreter:
         comp = node.for_in
         entered = 0
         while comp is not None:
-            iterable = self.eval(comp.iter, inner_env)
-            self.enter_loop(comp, self.loop_kind(comp.target, comp.iter, inner_env), comp.target)
+            element = element_of(self.eval(comp.iter, inner_env))
+            kind = self.loop_kind(comp.target, comp.iter, inner_env)
+            self.enter_loop(comp, kind, comp.target, over_objects=bool(tracked_in(element)))
             entered += 1
-            self.assign(comp.target, element_of(iterable), None, inner_env)
+            self.assign(comp.target, element, None, inner_env)
             for condition in comp.ifs:
                 self.eval(condition.test, inner_env)
             comp = comp.inner_for_in
@@ -1088,7 +1098,7 @@ class Interpreter:
             Step(
                 seq=self.next_seq(),
                 node=node,
-                loops=tuple(self.loops),
+                loops=self.loop_stack(),
                 conditions=tuple(self.conditions),
                 classes=self.current_classes(),
                 role=role,
@@ -1117,7 +1127,7 @@ class Interpreter:
                 OpaqueCall(
                     seq=self.next_seq(),
                     node=node,
-                    loops=tuple(self.loops),
+                    loops=self.loop_stack(),
                     conditions=tuple(self.conditions),
                     classes=self.current_classes(),
                     callee=callee,
@@ -1140,7 +1150,7 @@ class Interpreter:
             return single(obj)
         if known.is_optimizer_class(qualname):
             obj = Tracked(role=Role.OPTIMIZER, label=qualname.rsplit(".", 1)[-1], qualname=qualname, node=node)
-            obj.constructed_in_loops = tuple(self.loops)
+            obj.constructed_in_loops = self.loop_stack()
             self.model.objects.append(obj)
             return single(obj)
         return self.opaque(node, qualname, args, kwargs)
@@ -1158,7 +1168,7 @@ class Interpreter:
             node=node,
             optimizers=optimizers,
             custom=custom,
-            constructed_in_loops=tuple(self.loops),
+            constructed_in_loops=self.loop_stack(),
             constructed_in_class=next((f.owner.name for f in reversed(self.frames) if f.owner), None),
         )
         if qualname.endswith("get_scheduler"):

@@ -45,6 +45,9 @@ def optimizer_steps_of(model: TrainingLoopModel, optimizers: Optional[FrozenSet[
 
 def may_train(call: OpaqueCall, optimizers: Optional[FrozenSet[Tracked]]) -> bool:
     """Might this call step the optimizer? (Used where saying yes keeps lrlint quiet.)"""
+    last = call.callee.rsplit(".", 1)[-1]
+    if last in known.NON_STEPPING_CALLS or known.NOT_TRAINING_CALL.search(last):
+        return False
     passes = any(obj.role is Role.OPTIMIZER and (optimizers is None or obj in optimizers) for obj in call.passed)
     return call.trains or passes
 
