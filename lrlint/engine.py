@@ -102,10 +102,13 @@ def _analyse(source: str, path: str, enabled: frozenset) -> List[Diagnostic]:
         return _syntax_check(source, path) or [_unanalyzable(path, reason, error.raw_line, error.raw_column + 1)]
     except RecursionError:
         return [_unanalyzable(path, "too deeply nested to parse", 1, 1)]
-    findings = list(run_rules(build_model(module, path), enabled))
-    if not findings:
-        return []
-    ranges = locate(module, [finding.node for finding in findings])
+    try:
+        findings = list(run_rules(build_model(module, path), enabled))
+        if not findings:
+            return []
+        ranges = locate(module, [finding.node for finding in findings])
+    except RecursionError:  # libcst's visitors and code generation recurse on very deep trees
+        return [_unanalyzable(path, "expressions nested too deeply to analyze", 1, 1)]
     return [
         Diagnostic(finding.code, RULES[finding.code].format(**finding.fields), path, *ranges[id(finding.node)])
         for finding in findings

@@ -1,0 +1,21 @@
+"""The README's rule table is generated from the catalogue and must be current."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lrlint.catalogue import RULES
+from lrlint.docs import render_readme, rule_table
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_readme_rule_table_is_current():
+    text = README.read_text(encoding="utf-8")
+    assert render_readme(text) == text, "run `python -m lrlint.docs` to regenerate the rule table"
+
+
+def test_table_lists_every_rule_once():
+    table = rule_table()
+    for code in RULES:
+        assert table.count(f"[{code}]") == 1
