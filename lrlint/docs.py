@@ -21,21 +21,30 @@ def implemented_statically() -> frozenset:
     return frozenset(REGISTRY) | {"LR000"}
 
 
+def implemented_at_runtime() -> frozenset:
+    """Codes the runtime guard checks (none until the guard lands)."""
+    return frozenset()
+
+
 def rule_table() -> str:
-    static = implemented_statically()
+    static, runtime = implemented_statically(), implemented_at_runtime()
     lines = [
-        "| Code | Name | Severity | Checked by | What it flags |",
-        "|---|---|---|---|---|",
+        "| Code | Name | Severity | Static | Runtime guard | What it flags |",
+        "|---|---|---|---|---|---|",
     ]
     for rule in all_rules():
-        if rule.side == "runtime":
-            where = "runtime guard"
-        elif rule.code in static:
-            where = "static" if rule.side == "static" else "static + runtime guard"
-        else:
-            where = "planned"
-        lines.append(f"| [{rule.code}]({rule.url}) | `{rule.name}` | {rule.severity} | {where} | {rule.summary} |")
+        static_cell = _status(rule.side in ("both", "static"), rule.code in static)
+        runtime_cell = _status(rule.side in ("both", "runtime"), rule.code in runtime)
+        lines.append(
+            f"| [{rule.code}]({rule.url}) | `{rule.name}` | {rule.severity} | {static_cell} | {runtime_cell} | {rule.summary} |"
+        )
     return "\n".join(lines)
+
+
+def _status(applies: bool, implemented: bool) -> str:
+    if not applies:
+        return "—"
+    return "yes" if implemented else "planned"
 
 
 def render_readme(text: str) -> str:
