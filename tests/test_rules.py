@@ -514,6 +514,344 @@ for batch in loader:
     engine.step()
 """)
 
+# Idioms of well-known public training scripts (torchvision references, pytorch/examples,
+# nanoGPT, HF no_trainer examples, YOLOv5) and other correct shapes that must stay silent.
+
+case("torchvision_detection", [], """
+import torch
+def train_one_epoch(model, optimizer, data_loader, device, epoch, print_freq, scaler=None):
+    model.train()
+    metric_logger = utils.MetricLogger(delimiter="  ")
+    lr_scheduler = None
+    if epoch == 0:
+        warmup_factor = 1.0 / 1000
+        warmup_iters = min(1000, len(data_loader) - 1)
+        lr_scheduler = torch.optim.lr_scheduler.LinearLR(optimizer, start_factor=warmup_factor, total_iters=warmup_iters)
+    for images, targets in metric_logger.log_every(data_loader, print_freq, header):
+        loss_dict = model(images, targets)
+        losses = sum(loss for loss in loss_dict.values())
+        optimizer.zero_grad()
+        if scaler is not None:
+            scaler.scale(losses).backward()
+            scaler.step(optimizer)
+            scaler.update()
+        else:
+            losses.backward()
+            optimizer.step()
+        if lr_scheduler is not None:
+            lr_scheduler.step()
+    return metric_logger
+
+def main(args):
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.SGD(params, lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay)
+    scaler = torch.cuda.amp.GradScaler() if args.amp else None
+    args.lr_scheduler = args.lr_scheduler.lower()
+    if args.lr_scheduler == "multisteplr":
+        lr_scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=args.lr_steps, gamma=args.lr_gamma)
+    elif args.lr_scheduler == "cosineannealinglr":
+        lr_scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs)
+    else:
+        raise RuntimeError("bad")
+    if args.resume:
+        checkpoint = torch.load(args.resume, map_location="cpu")
+        optimizer.load_state_dict(checkpoint["optimizer"])
+        lr_scheduler.load_state_dict(checkpoint["lr_scheduler"])
+    for epoch in range(args.start_epoch, args.epochs):
+        train_one_epoch(model, optimizer, data_loader, device, epoch, args.print_freq, scaler)
+        lr_scheduler.step()
+        if args.output_dir:
+            checkpoint = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "lr_scheduler": lr_scheduler.state_dict()}
+            utils.save_on_master(checkpoint, "model.pth")
+        evaluate(model, data_loader_test, device=device)
+
+if __name__ == "__main__":
+    args = get_args_parser().parse_args()
+    main(args)
+""")
+case("pytorch_examples_imagenet", [], """
+import torch
+def train(train_loader, model, criterion, optimizer, epoch, device, args):
+    model.train()
+    for i, (images, target) in enumerate(train_loader):
+        output = model(images)
+        loss = criterion(output, target)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+def main_worker(gpu, ngpus_per_node, args):
+    optimizer = torch.optim.SGD(model.parameters(), args.lr, momentum=args.momentum, weight_decay=args.weight_decay)
+    scheduler = StepLR(optimizer, step_size=30, gamma=0.1)
+    for epoch in range(args.start_epoch, args.epochs):
+        train(train_loader, model, criterion, optimizer, epoch, device, args)
+        acc1 = validate(val_loader, model, criterion, args)
+        scheduler.step()
+from torch.optim.lr_scheduler import StepLR
+""")
+case("nanogpt_manual_lr", [], """
+import torch
+optimizer = model.configure_optimizers(weight_decay, learning_rate, (beta1, beta2), device_type)
+while True:
+    lr = get_lr(iter_num) if decay_lr else learning_rate
+    for param_group in optimizer.param_groups:
+        param_group['lr'] = lr
+    for micro_step in range(gradient_accumulation_steps):
+        logits, loss = model(X, Y)
+        scaler.scale(loss).backward()
+    scaler.step(optimizer)
+    scaler.update()
+    optimizer.zero_grad(set_to_none=True)
+    iter_num += 1
+    if iter_num > max_iters:
+        break
+""")
+case("warmup_then_main", [], """
+import torch
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+warmup_scheduler = torch.optim.lr_scheduler.LinearLR(optimizer, start_factor=0.1, total_iters=warmup_epochs * len(train_loader))
+main_scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=num_epochs - warmup_epochs)
+for epoch in range(num_epochs):
+    for i, (x, y) in enumerate(train_loader):
+        optimizer.zero_grad()
+        criterion(model(x), y).backward()
+        optimizer.step()
+        if epoch < warmup_epochs:
+            warmup_scheduler.step()
+    if epoch >= warmup_epochs:
+        main_scheduler.step()
+""")
+case("gan_ncritic", [], """
+import torch
+opt_d = torch.optim.Adam(D.parameters(), lr=1e-4)
+opt_g = torch.optim.Adam(G.parameters(), lr=1e-4)
+sched_d = torch.optim.lr_scheduler.ExponentialLR(opt_d, gamma=0.99)
+sched_g = torch.optim.lr_scheduler.ExponentialLR(opt_g, gamma=0.99)
+for epoch in range(n_epochs):
+    for i, imgs in enumerate(dataloader):
+        for _ in range(n_critic):
+            opt_d.zero_grad()
+            d_loss(imgs).backward()
+            opt_d.step()
+        opt_g.zero_grad()
+        g_loss().backward()
+        opt_g.step()
+    sched_d.step()
+    sched_g.step()
+""")
+case("hf_no_trainer", [], """
+import math
+import torch
+from accelerate import Accelerator
+from transformers import get_scheduler
+def main():
+    args = parse_args()
+    accelerator = Accelerator(gradient_accumulation_steps=args.gradient_accumulation_steps)
+    optimizer = torch.optim.AdamW(optimizer_grouped_parameters, lr=args.learning_rate)
+    num_update_steps_per_epoch = math.ceil(len(train_dataloader) / args.gradient_accumulation_steps)
+    if args.max_train_steps is None:
+        args.max_train_steps = args.num_train_epochs * num_update_steps_per_epoch
+    lr_scheduler = get_scheduler(
+        name=args.lr_scheduler_type,
+        optimizer=optimizer,
+        num_warmup_steps=args.num_warmup_steps * accelerator.num_processes,
+        num_training_steps=args.max_train_steps * accelerator.num_processes,
+    )
+    model, optimizer, train_dataloader, eval_dataloader, lr_scheduler = accelerator.prepare(
+        model, optimizer, train_dataloader, eval_dataloader, lr_scheduler
+    )
+    completed_steps = 0
+    for epoch in range(starting_epoch, args.num_train_epochs):
+        model.train()
+        if args.resume_from_checkpoint and epoch == starting_epoch and resume_step is not None:
+            active_dataloader = accelerator.skip_first_batches(train_dataloader, resume_step)
+        else:
+            active_dataloader = train_dataloader
+        for step, batch in enumerate(active_dataloader):
+            with accelerator.accumulate(model):
+                outputs = model(**batch)
+                loss = outputs.loss
+                accelerator.backward(loss)
+                optimizer.step()
+                lr_scheduler.step()
+                optimizer.zero_grad()
+            if accelerator.sync_gradients:
+                completed_steps += 1
+            if completed_steps >= args.max_train_steps:
+                break
+if __name__ == "__main__":
+    main()
+""")
+case("yolov5_style", [], """
+import torch
+from torch.optim import lr_scheduler
+def train(hyp, opt, device):
+    optimizer = smart_optimizer(model, opt.optimizer, hyp['lr0'], hyp['momentum'], hyp['weight_decay'])
+    lf = lambda x: (1 - x / epochs) * (1.0 - hyp['lrf']) + hyp['lrf']
+    scheduler = lr_scheduler.LambdaLR(optimizer, lr_lambda=lf)
+    scheduler.last_epoch = start_epoch - 1
+    scaler = torch.cuda.amp.GradScaler(enabled=amp)
+    for epoch in range(start_epoch, epochs):
+        model.train()
+        pbar = enumerate(train_loader)
+        pbar = tqdm(pbar, total=nb)
+        optimizer.zero_grad()
+        for i, (imgs, targets, paths, _) in pbar:
+            ni = i + nb * epoch
+            if ni <= nw:
+                xi = [0, nw]
+                for j, x in enumerate(optimizer.param_groups):
+                    x['lr'] = np.interp(ni, xi, [hyp['warmup_bias_lr'] if j == 0 else 0.0, x['initial_lr'] * lf(epoch)])
+            with torch.cuda.amp.autocast(amp):
+                pred = model(imgs)
+                loss, loss_items = compute_loss(pred, targets.to(device))
+            scaler.scale(loss).backward()
+            if ni - last_opt_step >= accumulate:
+                scaler.unscale_(optimizer)
+                torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=10.0)
+                scaler.step(optimizer)
+                scaler.update()
+                optimizer.zero_grad()
+                last_opt_step = ni
+        lr = [x['lr'] for x in optimizer.param_groups]
+        scheduler.step()
+""")
+case("lightning_manual_never_stepped", [], """
+import torch
+import lightning as L
+class Lit(L.LightningModule):
+    def __init__(self):
+        super().__init__()
+        self.automatic_optimization = False
+    def training_step(self, batch, batch_idx):
+        opt = self.optimizers()
+        loss = self.model(batch).sum()
+        opt.zero_grad()
+        self.manual_backward(loss)
+        opt.step()
+        sch = self.lr_schedulers()
+        sch.step()
+    def configure_optimizers(self):
+        optimizer = torch.optim.AdamW(self.parameters(), lr=1e-3)
+        scheduler = torch.optim.lr_scheduler.StepLR(optimizer, 10)
+        return [optimizer], [scheduler]
+""")
+case("scheduler_stepped_in_eval_hook", [], """
+import torch
+class Runner:
+    def __init__(self, model, cfg):
+        self.optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr)
+        self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(self.optimizer, 'min')
+    def on_validation_end(self, val_loss):
+        self.scheduler.step(val_loss)
+""")
+case("scheduler_none_guard", [], """
+import torch
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+scheduler = None
+if args.cosine:
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs)
+for epoch in range(args.epochs):
+    for x, y in loader:
+        optimizer.zero_grad(); loss_fn(model(x), y).backward(); optimizer.step()
+    if scheduler is not None:
+        scheduler.step()
+""")
+case("scheduler_none_guard_onecycle_bad", ["LR002"], """
+import torch
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+scheduler = None
+if args.onecycle:
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=0.1, total_steps=args.epochs * len(loader))
+for epoch in range(args.epochs):
+    for x, y in loader:
+        optimizer.zero_grad(); loss_fn(model(x), y).backward(); optimizer.step()
+    if scheduler:
+        scheduler.step()
+""")
+case("step_in_validation_uses_epoch_var", ["LR006"], """
+import torch
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=[30, 60, 90])
+for epoch in range(100):
+    train(model, loader, optimizer)
+    scheduler.step(epoch=epoch)
+""")
+case("plateau_metrics_kw_ok", [], """
+import torch
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, 'max', patience=5)
+for epoch in range(100):
+    train(model, loader, optimizer)
+    acc = validate(model)
+    scheduler.step(metrics=acc)
+""")
+case("config_dict_scheduler", [], """
+import torch
+SCHEDULERS = {"step": torch.optim.lr_scheduler.StepLR, "cos": torch.optim.lr_scheduler.CosineAnnealingLR}
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+scheduler = SCHEDULERS[cfg.name](optimizer, **cfg.kwargs)
+for epoch in range(cfg.epochs):
+    train(model, loader, optimizer)
+    scheduler.step()
+""")
+case("getattr_scheduler", [], """
+import torch
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+scheduler = getattr(torch.optim.lr_scheduler, cfg.name)(optimizer, **cfg.kwargs)
+for epoch in range(cfg.epochs):
+    for batch in loader:
+        loss = model(batch); loss.backward(); optimizer.step(); optimizer.zero_grad()
+    scheduler.step()
+""")
+case("scheduler_returned_from_method_used_elsewhere", [], """
+import torch
+class Experiment:
+    def build(self):
+        self.optimizer = torch.optim.Adam(self.model.parameters())
+        self.scheduler = torch.optim.lr_scheduler.StepLR(self.optimizer, 5)
+""")
+case("epoch_loop_with_step_in_nested_fn_print", [], """
+import torch
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=10)
+for epoch in range(30):
+    print(f"epoch {epoch} lr {scheduler.get_last_lr()[0]}")
+    train_epoch(model, loader, optimizer)
+    scheduler.step()
+""")
+case("validate_first_then_step", [], """
+import torch
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=10)
+for epoch in range(30):
+    validate(model, val_loader)
+    train(model, loader, optimizer)
+    scheduler.step()
+""")
+case("step_at_start_with_resume_semantics", ["LR001"], """
+import torch
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=[30, 60])
+for epoch in range(args.start_epoch, args.epochs):
+    scheduler.step()
+    for i, (input, target) in enumerate(train_loader):
+        output = model(input)
+        loss = criterion(output, target)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+""")
+case("kfold_scheduler_per_fold", [], """
+import torch
+for fold in range(5):
+    optimizer = torch.optim.Adam(model.parameters())
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
+    for epoch in range(epochs):
+        train_one_epoch(model, loaders[fold], optimizer)
+        scheduler.step()
+""")
+
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_case(name):

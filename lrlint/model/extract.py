@@ -731,6 +731,10 @@ class Interpreter:
             last = _last_name(inner) or ""
             if known.LOADER_WORDS.search(last):
                 return LoopKind.BATCH
+            if isinstance(inner, cst.Call) and any(
+                known.LOADER_WORDS.search(_last_name(arg.value) or "") for arg in inner.args
+            ):
+                return LoopKind.BATCH
             if known.EPOCH_WORDS.search(last):
                 return LoopKind.EPOCH
         names = [n.value for n in _names_in(target)]
@@ -1408,16 +1412,19 @@ def _last_name(node: Optional[cst.CSTNode]) -> Optional[str]:
     return None
 
 
+# Identifiers that count optimizer steps. Bare "steps"/"lr_steps"/"decay_steps" are left out on
+# purpose: in LR-decay code they usually hold epoch milestones (torchvision's `--lr-steps 16 22`).
 _STEP_COUNT = re.compile(
-    r"(^|_)(steps?|iters?|iterations?|batches|updates)(_|$)|^(max|total|num|n)_?(step|iter|update|batch)|stepping_batches|^its?$|^global_step",
+    r"(^|_)(max|total|num|n|train|training|all|warmup)_?(train_?|training_?|optimi[sz]ation_?)?"
+    r"(steps?|iters?|iterations?|updates?|batches)(_|$)"
+    r"|(steps?|iters?|iterations?|batches|updates?)_?per_?epoch"
+    r"|stepping_batches|^n_?iters?$|^num_?batches$|loader",
     re.I,
 )
 
 
 def _counts_steps(name: str) -> bool:
-    if known.EPOCH_WORDS.search(name) and not re.search(r"(steps|iters|batches|iterations)_?per_?epoch|per_?epoch", name, re.I):
-        return False
-    return bool(_STEP_COUNT.search(name)) or bool(re.search(r"loader|batches", name, re.I))
+    return bool(_STEP_COUNT.search(name))
 
 
 def _role_from_name(text: str) -> Optional[Role]:
