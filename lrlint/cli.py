@@ -127,7 +127,8 @@ def run(options: Options) -> int:
     found = discover(options.paths, settings, options.force_exclude)
     for message in found.errors:
         _error(message)
-    if not found.files and not found.errors and not options.quiet:
+    # Under --force-exclude (pre-commit) an all-excluded batch is normal, not worth a warning.
+    if not found.files and not found.errors and not options.quiet and not options.force_exclude:
         click.echo("lrlint: warning: No Python files found under the given path(s)", err=True)
     results = [lint_file(source.path, _codes_for(source.path, codes, settings), source.display)
                for source in found.files]
@@ -142,7 +143,7 @@ def run(options: Options) -> int:
         text = render(output_format, diagnostics)
     if not _write(text, options.output_file):
         return EXIT_ERROR
-    if not options.quiet:
+    if not options.quiet and found.files:
         _summary(diagnostics, results)
     return _status(diagnostics, results, found.errors, options.exit_zero)
 

@@ -119,8 +119,11 @@ def test_no_python_files(project: Path) -> None:
     write(project, "notes.txt")
     result = invoke()
     assert result.exit_code == 0
-    assert "No Python files found" in result.stderr
-    assert "No Python files found" not in invoke("-q").stderr
+    assert result.stderr == "lrlint: warning: No Python files found under the given path(s)\n"
+    assert invoke("-q").stderr == ""
+    write(project, "build/x.py")
+    result = invoke("--force-exclude", "build/x.py")  # pre-commit's all-excluded batch: silent
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "", "")
 
 
 def test_default_path_is_cwd_and_display_paths(project: Path) -> None:
