@@ -173,13 +173,13 @@ def _plural(count: int, noun: str) -> str:
 
 
 def statistics(diagnostics: Sequence[Diagnostic], output_format: str = "concise") -> str:
-    """``count  code  name`` a rule, most frequent first (JSON in the json formats)."""
+    """``count  code  name`` a rule, most frequent first (JSON in the machine formats)."""
     counts: Dict[str, int] = {}
     for diagnostic in diagnostics:
         counts[diagnostic.code] = counts.get(diagnostic.code, 0) + 1
     rows = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     objects = [{"code": code, "name": RULES[code].name, "count": count} for code, count in rows]
-    if output_format == "json":
+    if output_format in ("json", "sarif"):  # a machine format gets a JSON document, not a table
         return json.dumps(objects, indent=2) + "\n"
     if output_format == "json-lines":
         return "".join(json.dumps(obj) + "\n" for obj in objects)

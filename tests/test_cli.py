@@ -323,6 +323,9 @@ def test_statistics(project: Path) -> None:
     assert result.stderr == "Found 2 errors in 2 files.\n"
     stats = json.loads(invoke("--statistics", "--output-format", "json").stdout)
     assert stats == [{"code": "LR000", "name": "unanalyzable-file", "count": 2}]
+    assert json.loads(invoke("--statistics", "--output-format", "sarif").stdout) == stats
+    line = invoke("--statistics", "--output-format", "json-lines").stdout
+    assert json.loads(line) == stats[0]
     write(project, "a.py")
     write(project, "b.py")
     assert invoke("--statistics").stdout == ""
