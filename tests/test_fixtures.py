@@ -24,6 +24,7 @@ from typing import List, Tuple
 
 import pytest
 
+from lrlint.catalogue import RULES
 from lrlint.engine import lint_file, lint_source
 from lrlint.suppress import line_exemptions
 
@@ -111,6 +112,8 @@ def test_fixture_is_well_formed(path: Path) -> None:
         assert not markers, f"{_rel(path)}: a clean fixture carries no # expect: marker"
     else:
         assert markers, f"{_rel(path)}: a bad fixture needs at least one # expect: marker"
+    unknown = sorted(set(markers) - set(RULES))
+    assert not unknown, f"{_rel(path)}: markers name codes that are not in the catalogue: {unknown}"
     raw = path.read_bytes()
     # Fixtures must never silence the linter: markers are checked against everything reported.
     assert not re.search(rb"noqa", raw, re.I), f"{_rel(path)}: fixtures must not contain noqa comments"
