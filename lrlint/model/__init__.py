@@ -193,6 +193,10 @@ class SchedulerStepOverride:
     uses_metric: bool
 
 
+# Why a scheduler left the code we can see (Tracked.escapes holds these or free text).
+RETURNED_TO_LIGHTNING = "returned by configure_optimizers()"
+
+
 @dataclass
 class TrainingLoopModel:
     path: str
@@ -201,6 +205,8 @@ class TrainingLoopModel:
     calls: List[OpaqueCall] = field(default_factory=list)
     loops: List[Loop] = field(default_factory=list)
     overrides: List[SchedulerStepOverride] = field(default_factory=list)
+    manual_optimization: Set[str] = field(default_factory=set)  # Lightning modules stepping by hand
+    fetches_lr_schedulers: Set[str] = field(default_factory=set)  # classes calling self.lr_schedulers()
     code_for_node: object = None  # callable(node) -> str, for messages
 
     def schedulers(self) -> Iterator[Tracked]:

@@ -35,8 +35,11 @@ from . import (
     TrainingLoopModel,
 )
 
-MAX_INLINE_DEPTH = 12
-STATEMENT_BUDGET = 60_000  # statements interpreted per file; past it, calls are left opaque
+MAX_INLINE_DEPTH = 10
+# Inlining is context-sensitive, so a file whose functions all call each other could take
+# exponential time. Past these limits calls are left opaque, which only makes the rules quieter.
+MAX_CONTEXTS_PER_FUNCTION = 12
+WORK_BUDGET = 40_000  # statements and calls interpreted per file
 
 Guard = Tuple[str, bool]
 
@@ -144,6 +147,8 @@ class Func:
     bound: Optional[Instance] = None
     owner: Optional[ClassInfo] = None
 
+
+_MISSING = object()
 
 Value = Union[None, QName, Options, Each, Container, Tup, Enumerated, Zipped, Items, ClassInfo, Instance, Func]
 
@@ -281,6 +286,11 @@ class Interpreter:
         self.budget_exhausted = False
         self.functions: Dict[int, Func] = {}  # every function definition seen, by id(node)
         self.invoked: Set[int] = set()  # id(node) of functions interpreted at least once
+        self.contexts: Dict[int, int] = {}  # id(node) -> how many times it was inlined
+        # (instance, attribute, previous value) for every attribute write: if/else branches are
+        # undone and merged through it, without copying every instance at every `if`.
+        self.attr_log: List[Tuple[Instance, str, object]] = []
+        self.condition_names: Dict[int, FrozenSet[str]] = {}
         self.classes: List[ClassInfo] = []
         self.symbolic: Dict[Tuple[int, str], Tracked] = {}
         self._codes: Dict[int, str] = {}
@@ -303,16 +313,13 @@ class Interpreter:
             pending = [func for key, func in self.functions.items() if key not in self.invoked]
             if not pending:
                 break
-            for func in sorted(pending, key=lambda f: self.order_of(f.node)):
+            for func in pending:  # definition order
                 if id(func.node) in self.invoked:
                     continue
                 self_value: Optional[Instance] = None
                 if func.owner is not None:
                     self_value = func.owner.instances[0] if func.owner.instances else Instance(func.owner)
                 self.invoke(func, None, (), {}, bound=self_value, as_root=True)
-
-    def order_of(self, node: cst.CSTNode) -> int:
-        return self._order.get(id(node), 0) if hasattr(self, "_order") else 0
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -357,7 +364,7 @@ class Interpreter:
 
     def tick(self) -> None:
         self.statements += 1
-        if self.statements > STATEMENT_BUDGET:
+        if self.statements > WORK_BUDGET:
             self.budget_exhausted = True
 
     # -- statements ------------------------------------------------------------------------
@@ -509,7 +516,9 @@ class Interpreter:
         elif isinstance(target, cst.Attribute):
             owner = self.eval(target.value, env)
             if isinstance(owner, Instance):
-                owner.attrs[target.attr.value] = value
+                self.set_attr(owner, target.attr.value, value)
+                if target.attr.value == "automatic_optimization" and _is_false(expr):
+                    self.model.manual_optimization.add(owner.cls.name)
                 self.label(value, self.code(target))
                 for obj in tracked_in(value):
                     obj.stored_on.add(owner.cls.name)
@@ -558,44 +567,60 @@ class Interpreter:
 
     # -- control flow ----------------------------------------------------------------------
 
-    def snapshot(self, env: Env) -> Tuple[Dict[str, Value], Dict[int, Dict[str, Value]]]:
-        instances = {id(inst): dict(inst.attrs) for cls in self.classes for inst in cls.instances}
-        return dict(env.values), instances
+    def set_attr(self, instance: Instance, attr: str, value: Value) -> None:
+        self.attr_log.append((instance, attr, instance.attrs.get(attr, _MISSING)))
+        instance.attrs[attr] = value
 
-    def restore(self, env: Env, state: Tuple[Dict[str, Value], Dict[int, Dict[str, Value]]]) -> None:
-        values, instances = state
-        env.values.clear()
-        env.values.update(values)
-        for cls in self.classes:
-            for inst in cls.instances:
-                if id(inst) in instances:
-                    inst.attrs.clear()
-                    inst.attrs.update(instances[id(inst)])
+    def undo_attrs(self, mark: int) -> Dict[Tuple[int, str], Tuple[Instance, Value]]:
+        """Undo the attribute writes since ``mark``; return their final values."""
+        written: Dict[Tuple[int, str], Tuple[Instance, Value]] = {}
+        entries = self.attr_log[mark:]
+        for instance, attr, _ in entries:
+            written[(id(instance), attr)] = (instance, instance.attrs.get(attr))
+        for instance, attr, previous in reversed(entries):
+            if previous is _MISSING:
+                instance.attrs.pop(attr, None)
+            else:
+                instance.attrs[attr] = previous
+        del self.attr_log[mark:]
+        return written
 
     def exec_if(self, node: cst.If, env: Env) -> None:
         self.eval(node.test, env)
         text, positive = self.condition_text(node.test)
-        before = self.snapshot(env)
+        before = dict(env.values)
+        mark = len(self.attr_log)
         narrowed = self.narrowing(node.test, env)
 
         self.enter_condition(node.test, text, positive, narrowed, True, env)
         self.exec_body(node, env)
         self.conditions.pop()
-        after_body = self.snapshot(env)
+        body_values, body_attrs = dict(env.values), self.undo_attrs(mark)
 
-        self.restore(env, before)
+        env.values.clear()
+        env.values.update(before)
         self.enter_condition(node.test, text, not positive, narrowed, False, env)
         if isinstance(node.orelse, cst.If):
             self.exec_if(node.orelse, env)
         elif node.orelse is not None:
             self.exec_body(node.orelse, env)
         self.conditions.pop()
-        after_else = self.snapshot(env)
+        else_values, else_attrs = dict(env.values), self.undo_attrs(mark)
 
-        self.merge_branches(env, before, after_body, after_else, (text, positive), (text, not positive), narrowed)
+        guards = ((text, positive), (text, not positive))
+        self.merge_names(env, before, body_values, else_values, guards, narrowed)
+        for key in body_attrs.keys() | else_attrs.keys():
+            instance, _ = body_attrs.get(key) or else_attrs[key]
+            attr = key[1]
+            current = instance.attrs.get(attr)
+            first = body_attrs[key][1] if key in body_attrs else current
+            second = else_attrs[key][1] if key in else_attrs else current
+            self.set_attr(instance, attr, merge_values(first, second, *guards))
 
     def enter_condition(self, test, text, positive, narrowed, in_body, env) -> None:
-        names = frozenset(n.value for n in _names_in(test))
+        names = self.condition_names.get(id(test))
+        if names is None:
+            names = self.condition_names[id(test)] = frozenset(n.value for n in _names_in(test))
         self.conditions.append(
             Condition(test, text, positive, (self.loop_stack() or (None,))[-1], names, "%" in text)
         )
@@ -604,29 +629,18 @@ class Interpreter:
             if value is not None:
                 env.values[name] = value
 
-    def merge_branches(self, env, before, body, orelse, body_guard, else_guard, narrowed) -> None:
-        before_values, before_instances = before
+    def merge_names(self, env, before, body, orelse, guards, narrowed) -> None:
         values = {}
-        for name in set(body[0]) | set(orelse[0]):
-            first = body[0].get(name, before_values.get(name))
-            second = orelse[0].get(name, before_values.get(name))
-            if name in narrowed:
+        for name in body.keys() | orelse.keys():
+            first = body.get(name, before.get(name))
+            second = orelse.get(name, before.get(name))
+            if name in narrowed:  # an isinstance() narrowing ends with its branch
                 inside, outside = narrowed[name]
-                first = before_values.get(name) if first is inside else first
-                second = before_values.get(name) if second is outside else second
-            values[name] = merge_values(first, second, body_guard, else_guard)
+                first = before.get(name) if first is inside else first
+                second = before.get(name) if second is outside else second
+            values[name] = merge_values(first, second, *guards)
         env.values.clear()
         env.values.update(values)
-        for cls in self.classes:
-            for inst in cls.instances:
-                key = id(inst)
-                first_attrs = body[1].get(key, {})
-                second_attrs = orelse[1].get(key, {})
-                merged = dict(before_instances.get(key, inst.attrs))
-                for attr in set(first_attrs) | set(second_attrs):
-                    merged[attr] = merge_values(first_attrs.get(attr), second_attrs.get(attr), body_guard, else_guard)
-                inst.attrs.clear()
-                inst.attrs.update(merged)
 
     def condition_text(self, test: cst.BaseExpression) -> Tuple[str, bool]:
         positive = True
@@ -857,6 +871,19 @@ class Interpreter:
             return None
         if isinstance(node, cst.Await):
             return self.eval(node.expression, env)
+        if isinstance(node, cst.BinaryOperation):
+            self.eval_operands(node, env)
+            return None
+        if isinstance(node, cst.Comparison):
+            self.eval(node.left, env)
+            for target in node.comparisons:
+                self.eval(target.comparator, env)
+            return None
+        if isinstance(node, cst.UnaryOperation):
+            self.eval(node.expression, env)
+            return None
+        if isinstance(node, (cst.Name, cst.SimpleString, cst.Integer, cst.Float, cst.Ellipsis)):
+            return None
         # Anything else (operators, comparisons, f-strings, ...): evaluate what it contains.
         for child in node.children:
             if isinstance(child, cst.BaseExpression):
@@ -865,6 +892,16 @@ class Interpreter:
                 for grandchild in _expressions_below(child):
                     self.eval(grandchild, env)
         return None
+
+    def eval_operands(self, node: cst.BinaryOperation, env: Env) -> None:
+        """`a + b + c + ...` nests to the left; walk it without recursing per operator."""
+        rights = []
+        while isinstance(node, cst.BinaryOperation):
+            rights.append(node.right)
+            node = node.left
+        self.eval(node, env)
+        for right in reversed(rights):
+            self.eval(right, env)
 
     def eval_name(self, node: cst.Name, env: Env) -> Value:
         value, owner = env.lookup(node.value)
@@ -912,7 +949,7 @@ class Interpreter:
         if role is not None:
             text = self.code(node)
             value = single(self.symbolic_object(instance, text, role))
-            instance.attrs[attr] = value
+            self.set_attr(instance, attr, value)
             for obj in tracked_in(value):
                 obj.stored_on.add(instance.cls.name)
             return value
@@ -986,7 +1023,10 @@ class Interpreter:
     # -- calls -----------------------------------------------------------------------------
 
     def eval_call(self, node: cst.Call, env: Env) -> Value:
+        self.tick()
         func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value == "lr_schedulers":
+            self.model.fetches_lr_schedulers |= self.current_classes()
         if isinstance(func, cst.Attribute):
             receiver = self.eval(func.value, env)
             method = func.attr.value
@@ -1216,12 +1256,14 @@ class Interpreter:
         if (
             self.budget_exhausted
             or len(self.frames) > MAX_INLINE_DEPTH
+            or self.contexts.get(id(definition), 0) >= MAX_CONTEXTS_PER_FUNCTION
             or any(frame.node is definition for frame in self.frames)
         ):
             if node is not None:
                 return self.opaque(node, self.code(node.func), args, kwargs)
             return None
         self.invoked.add(id(definition))
+        self.contexts[id(definition)] = self.contexts.get(id(definition), 0) + 1
         env = Env(func.env)
         name = definition.name.value if isinstance(definition, cst.FunctionDef) else "<lambda>"
         frame = Frame(name, definition, env, func.owner, is_root=as_root)
@@ -1310,13 +1352,10 @@ class Interpreter:
             # No __init__ of ours: the arguments go to a library base class.
             self.opaque(node, cls.name, args, kwargs)
         if as_root:
-            for method_name, method in sorted(cls.methods.items(), key=lambda item: self.position(item[1])):
+            for method_name, method in list(cls.methods.items()):  # source order
                 if id(method) not in self.invoked and method_name != "__init__":
                     self.invoke(Func(method, cls.env, bound=instance, owner=cls), None, (), {}, bound=instance, as_root=True)
         return instance
-
-    def position(self, node: cst.CSTNode) -> int:
-        return self._positions.get(id(node), 0)
 
     # -- Lightning hooks -----------------------------------------------------------------------
 
@@ -1470,6 +1509,10 @@ def _is_instance(obj: Tracked, classes: Set[str]) -> bool:
     return False
 
 
+def _is_false(expr: Optional[cst.BaseExpression]) -> bool:
+    return isinstance(expr, cst.Name) and expr.value == "False"
+
+
 def _is_static(definition: cst.FunctionDef) -> bool:
     return any(
         isinstance(decorator.decorator, cst.Name) and decorator.decorator.value == "staticmethod"
@@ -1478,13 +1521,4 @@ def _is_static(definition: cst.FunctionDef) -> bool:
 
 
 def build_model(module: cst.Module, path: str) -> TrainingLoopModel:
-    interpreter = Interpreter(module, path)
-    interpreter._positions = {id(node): index for index, node in enumerate(_definitions(module))}
-    interpreter._order = interpreter._positions
-    return interpreter.run()
-
-
-def _definitions(module: cst.Module) -> Iterator[cst.CSTNode]:
-    for node in _walk(module):
-        if isinstance(node, cst.FunctionDef):
-            yield node
+    return Interpreter(module, path).run()

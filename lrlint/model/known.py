@@ -134,7 +134,7 @@ HARMLESS_CALLS = frozenset(
 )
 
 _SCHEDULER_NAME = re.compile(r"sched|^lrs$|^lr_s$", re.I)
-_NOT_AN_OBJECT = re.compile(r"(_fn|_func|_cls|_class|_name|_type|_cfg|_config|_args|_kwargs|_kw|_list|_dict|_factory|_builder|_steps?|_epochs?)$|^(get|build|make|create)_", re.I)
+_NOT_AN_OBJECT = re.compile(r"^(lr_schedulers|optimizers)$|(_fn|_func|_cls|_class|_name|_type|_cfg|_config|_args|_kwargs|_kw|_list|_dict|_factory|_builder|_steps?|_epochs?)$|^(get|build|make|create)_", re.I)
 _OPTIMIZER_NAME = re.compile(r"^(optimi[sz]er|optim|opt)(_?[a-z0-9]{1,3})?$|^[a-z0-9]{1,3}_?(optimi[sz]er|optim|opt)$|optimi[sz]er$", re.I)
 
 
@@ -161,4 +161,4 @@ NON_STEPPING_CALLS = frozenset(
 )
 # Callees whose name says they run (part of) an epoch of training.
 TRAINING_CALL = re.compile(r"train|fit|epoch", re.I)
-NOT_TRAINING_CALL = re.compile(r"eval|valid|test|save|log|print|plot|checkpoint|report|summary|visuali|metric|dump|load|infer|predict|build|create|make|get_|setup|init", re.I)
+NOT_TRAINING_CALL = re.compile(r"^set_|sampler|eval|valid|test|save|log|print|plot|checkpoint|report|summary|visuali|metric|dump|load|infer|predict|build|create|make|get_|setup|init", re.I)

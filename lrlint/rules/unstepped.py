@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from ..model import Role, Tracked, TrainingLoopModel
+from ..model import RETURNED_TO_LIGHTNING, Role, Tracked, TrainingLoopModel
 from . import Finding, rule
 from .queries import may_train
 
@@ -12,7 +12,12 @@ from .queries import may_train
 @rule("LR004")
 def scheduler_never_stepped(model: TrainingLoopModel) -> Iterator[Finding]:
     for obj in model.schedulers():
-        if obj.symbolic or obj.is_timm or obj.escapes or model.steps_of(obj):
+        if obj.symbolic or obj.is_timm or model.steps_of(obj):
+            continue
+        if _left_to_lightning_under_manual_optimization(model, obj):
+            yield Finding("LR004", obj.node, {"scheduler": obj.label, "kind": obj.kind})
+            continue
+        if obj.escapes:
             continue
         if _reachable_from_outside(model, obj) or not _training_is_visible(model, obj):
             continue
@@ -33,3 +38,14 @@ def _training_is_visible(model: TrainingLoopModel, obj: Tracked) -> bool:
     if any(optimizers is None or set(step.targets) & optimizers for step in model.optimizer_steps()):
         return True
     return any(may_train(call, optimizers) for call in model.calls if any(o.role is Role.OPTIMIZER for o in call.passed) or call.trains)
+
+
+def _left_to_lightning_under_manual_optimization(model: TrainingLoopModel, obj: Tracked) -> bool:
+    """Lightning steps returned schedulers only under automatic optimization."""
+    owner = obj.constructed_in_class
+    return (
+        owner in model.manual_optimization
+        and owner not in model.fetches_lr_schedulers
+        and bool(obj.escapes)
+        and all(reason == RETURNED_TO_LIGHTNING for reason in obj.escapes)
+    )
