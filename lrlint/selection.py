@@ -58,8 +58,15 @@ class Layer:
     ignore: Sequence[str] = ()
 
 
+ALWAYS_ON = "LR000"  # an unanalyzable file hides every other finding: on unless ignored by name
+
+
 def resolve(layers: Sequence[Layer], default: Iterable[str] = ALL_CODES) -> FrozenSet[str]:
-    """The enabled codes after applying each layer on top of ``default``."""
+    """The enabled codes after applying each layer on top of ``default``.
+
+    ``LR000`` stays on whatever ``select`` says (as ruff always reports syntax errors); only an
+    ``ignore`` naming it exactly (``LR000`` or ``unanalyzable-file``) turns it off.
+    """
     enabled = set(default)
     for layer in layers:
         updates = _layer_updates(layer)
@@ -68,7 +75,21 @@ def resolve(layers: Sequence[Layer], default: Iterable[str] = ALL_CODES) -> Froz
         else:
             for code, on in updates.items():
                 (enabled.add if on else enabled.discard)(code)
+    if not _ignores_exactly(layers, ALWAYS_ON):
+        enabled.add(ALWAYS_ON)
     return frozenset(enabled)
+
+
+def _ignores_exactly(layers: Sequence[Layer], code: str) -> bool:
+    """Whether the last layer that names ``code`` exactly ignores it."""
+    ignored = False
+    for layer in layers:
+        named = [expand(selector) for selector in list(layer.select or ()) + list(layer.extend_select)]
+        if any(specificity == _EXACT and code in codes for codes, specificity in named):
+            ignored = False
+        if any(expand(selector)[1] == _EXACT and code in expand(selector)[0] for selector in layer.ignore):
+            ignored = True
+    return ignored
 
 
 def _layer_updates(layer: Layer) -> Dict[str, bool]:

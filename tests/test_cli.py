@@ -186,7 +186,11 @@ def test_internal_error_outside_files_is_one_line(project: Path, monkeypatch: py
 @pytest.mark.parametrize(
     "args, status",
     [
-        (["--select", "LR001"], 0),
+        # LR000 (an unanalyzable file) stays on whatever is selected, as ruff reports syntax
+        # errors; only an ignore naming it exactly turns it off.
+        (["--select", "LR001"], 1),
+        (["--select", "LR001", "--ignore", "LR000"], 0),
+        (["--select", "LR001", "--ignore", "LR0"], 1),
         (["--select", "LR000"], 1),
         (["--select", "LR00"], 1),
         (["--select", "LR"], 1),
@@ -197,7 +201,8 @@ def test_internal_error_outside_files_is_one_line(project: Path, monkeypatch: py
         (["--select", "LR001", "--extend-select", "LR000"], 1),
         (["--ignore", "LR000"], 0),
         (["--ignore", "LR00", "--extend-select", "LR000"], 1),  # the more specific wins
-        (["--select", ""], 0),
+        (["--select", ""], 1),
+        (["--ignore", "unanalyzable-file"], 0),
     ],
 )
 def test_selection_options(project: Path, args: list, status: int) -> None:
@@ -215,10 +220,12 @@ def test_unknown_selector_is_a_usage_error(project: Path, option: str) -> None:
 
 def test_command_line_overrides_config(project: Path) -> None:
     write(project, "bad.py", BAD)
-    write(project, "pyproject.toml", '[tool.lrlint]\nselect = ["LR001"]\n')
+    write(project, "pyproject.toml", '[tool.lrlint]\nselect = ["LR001"]\nignore = ["LR000"]\n')
     assert invoke().exit_code == 0
-    assert invoke("--select", "LR000").exit_code == 1  # replaces the config's select
-    assert invoke("--extend-select", "LR000").exit_code == 1
+    assert invoke("--select", "LR000").exit_code == 1  # the command line names it last
+    assert invoke("--select", "LR001").exit_code == 0
+    write(project, "pyproject.toml", '[tool.lrlint]\nselect = ["LR002"]\n')
+    assert invoke().exit_code == 1  # LR000 is always on unless ignored by name
     write(project, "pyproject.toml", '[tool.lrlint]\nignore = ["LR000"]\n')
     assert invoke().exit_code == 0
     assert invoke("--ignore", "LR001").exit_code == 0  # adds to the config's ignores

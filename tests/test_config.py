@@ -248,15 +248,21 @@ def test_split_selectors() -> None:
 
 def test_resolve_base_extend_ignore() -> None:
     assert resolve([]) == ALL
-    assert resolve([Layer(select=["LR001"])]) == {"LR001"}
-    assert resolve([Layer(select=["LR001"], extend_select=["LR002"])]) == {"LR001", "LR002"}
-    assert resolve([Layer(ignore=["LR00"])]) == {c for c in RULES if not c.startswith("LR00")}
-    assert resolve([Layer(select=[])]) == frozenset()
+    assert resolve([Layer(select=["LR001"])]) == {"LR000", "LR001"}
+    assert resolve([Layer(select=["LR001"], extend_select=["LR002"])]) == {"LR000", "LR001", "LR002"}
+    assert resolve([Layer(ignore=["LR00"])]) == {"LR000"} | {c for c in RULES if not c.startswith("LR00")}
+    assert resolve([Layer(select=[])]) == {"LR000"}
+
+
+def test_lr000_is_only_turned_off_by_name() -> None:
+    assert "LR000" not in resolve([Layer(ignore=["LR000"])])
+    assert "LR000" not in resolve([Layer(select=["LR001"]), Layer(ignore=["unanalyzable-file"])])
+    assert "LR000" in resolve([Layer(ignore=["LR0", "ALL"])])
 
 
 def test_more_specific_selector_wins_within_a_layer() -> None:
     assert resolve([Layer(select=["LR"], ignore=["LR00"], extend_select=["LR001"])]) == (
-        {"LR001"} | {c for c in RULES if not c.startswith("LR00")}
+        {"LR000", "LR001"} | {c for c in RULES if not c.startswith("LR00")}
     )
     assert "LR001" not in resolve([Layer(select=["LR001"], ignore=["LR001"])])  # a tie: ignore wins
 
@@ -264,10 +270,10 @@ def test_more_specific_selector_wins_within_a_layer() -> None:
 def test_command_line_layer_over_config_layer() -> None:
     config = Layer(select=["LR001", "LR002"], ignore=["LR002"])
     # --select replaces the config's selection entirely
-    assert resolve([config, Layer(select=["LR003"])]) == {"LR003"}
+    assert resolve([config, Layer(select=["LR003"])]) == {"LR000", "LR003"}
     # --ignore adds to the config's ignores; --extend-select adds to its selection
-    assert resolve([config, Layer(ignore=["LR001"])]) == frozenset()
-    assert resolve([config, Layer(extend_select=["LR005"])]) == {"LR001", "LR005"}
+    assert resolve([config, Layer(ignore=["LR001"])]) == {"LR000"}
+    assert resolve([config, Layer(extend_select=["LR005"])]) == {"LR000", "LR001", "LR005"}
 
 
 def test_settings_relpath(tmp_path: Path) -> None:
