@@ -24,6 +24,7 @@ class Rule:
     summary: str  # one line, for tables and SARIF shortDescription
     message: str  # str.format template; fields are documented per rule
     doc: str  # markdown: What it does / Why is this bad? / Example / Use instead: / References
+    tags: Tuple[str, ...] = ("correctness",)  # SARIF properties.tags
 
     @property
     def url(self) -> str:
@@ -62,6 +63,7 @@ _RULES: Tuple[Rule, ...] = (
         name="unanalyzable-file",
         severity="error",
         side="static",
+        tags=("syntax",),
         summary="The file cannot be read or parsed, so it was not checked.",
         message="cannot analyze file: {reason}",
         doc="""## What it does

@@ -64,7 +64,7 @@ def _rule(rule: Rule) -> Dict[str, Any]:
         "helpUri": rule.url,
         "defaultConfiguration": {"level": level},
         "properties": {
-            "tags": list(getattr(rule, "tags", ()) or ("correctness",)),
+            "tags": list(rule.tags),
             "problem.severity": level,
         },
     }
