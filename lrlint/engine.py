@@ -18,7 +18,8 @@ from .suppress import file_exemptions, filter_suppressed, is_exempt
 
 # A file that mentions none of these cannot construct or step a scheduler; it only needs a
 # syntax check (CPython's parser is an order of magnitude faster than libcst's).
-_MAY_CONCERN_SCHEDULERS = re.compile(r"[Ss]ched|LR|lr_|WarmRestarts")
+# (Class names end in "LR": StepLR, OneCycleLR; ReduceLROnPlateau; the rest say "sched".)
+_MAY_CONCERN_SCHEDULERS = re.compile(r"[Ss]ched(?:ul|\b|_|\.)|_sched|LR\b|LROn|lr_s|WarmRestarts|configure_optimizers")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
