@@ -225,4 +225,4 @@ class TrainingLoopModel:
         return self.code_for_node(node) if self.code_for_node else ""
 
 
-from .extract import build_model  # noqa: E402  (after the types it builds)
+from .extract import build_model  # noqa: E402,F401  (re-exported; after the types it builds)

@@ -16,12 +16,46 @@ costs a fraction of ScopeProvider/QualifiedNameProvider.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Dict, FrozenSet, Iterable, Iterator, List, Optional, Sequence, Set, Tuple, Union
+from typing import Dict, FrozenSet, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
 from . import known
+from .syntax import (
+    argument,
+    counts_steps,
+    expressions_below,
+    identifiers,
+    is_false,
+    is_static,
+    last_name,
+    names_in,
+    role_from_name,
+    walk,
+)
+from .values import (
+    ClassInfo,
+    Container,
+    Each,
+    Enumerated,
+    Env,
+    Frame,
+    Func,
+    Guard,
+    Instance,
+    Items,
+    Options,
+    QName,
+    Tup,
+    Value,
+    Zipped,
+    element_of,
+    merge_all,
+    merge_values,
+    single,
+    tracked_in,
+    MISSING,
+)
 from . import (
     Condition,
     Horizon,
@@ -41,236 +75,8 @@ MAX_INLINE_DEPTH = 10
 MAX_CONTEXTS_PER_FUNCTION = 12
 WORK_BUDGET = 40_000  # statements and calls interpreted per file
 
-Guard = Tuple[str, bool]
 
 
-# ----------------------------------------------------------------------------------------------
-# Abstract values
-# ----------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class QName:
-    """A module or an object reached through imports: ``torch.optim.lr_scheduler.StepLR``."""
-
-    name: str
-
-
-@dataclass(frozen=True)
-class Options:
-    """One of several tracked objects, each with the branch conditions under which it was bound."""
-
-    options: Tuple[Tuple[Tracked, FrozenSet[Guard]], ...]
-
-    def objects(self) -> Tuple[Tracked, ...]:
-        return tuple(obj for obj, _ in self.options)
-
-
-@dataclass(frozen=True)
-class Each:
-    """Every element of a collection, one per iteration: stepping it steps all of them."""
-
-    objs: FrozenSet[Tracked]
-
-
-@dataclass(eq=False)
-class Container:
-    """A list/dict/set holding tracked objects (mutable: ``.append`` adds)."""
-
-    elements: Set[Tracked] = field(default_factory=set)
-    entries: Dict[str, "Value"] = field(default_factory=dict)  # literal string keys of a dict
-
-
-@dataclass(frozen=True)
-class Tup:
-    items: Tuple["Value", ...]
-
-
-@dataclass(frozen=True)
-class Enumerated:
-    inner: "Value"
-
-
-@dataclass(frozen=True)
-class Zipped:
-    inners: Tuple["Value", ...]
-
-
-@dataclass(frozen=True)
-class Items:
-    container: Container
-
-
-@dataclass(eq=False)
-class ClassInfo:
-    node: cst.ClassDef
-    name: str
-    env: "Env"
-    bases: Tuple["Value", ...]
-    methods: Dict[str, cst.FunctionDef]
-    instances: List["Instance"] = field(default_factory=list)
-
-    def known_base(self) -> Optional[str]:
-        """The library class this one derives from, through local subclasses."""
-        for base in self.bases:
-            if isinstance(base, QName):
-                return base.name
-            if isinstance(base, ClassInfo) and base is not self:
-                found = base.known_base()
-                if found:
-                    return found
-        return None
-
-    def find_method(self, name: str, seen: Optional[Set[int]] = None) -> Optional[Tuple[cst.FunctionDef, "ClassInfo"]]:
-        if name in self.methods:
-            return self.methods[name], self
-        seen = seen or set()
-        seen.add(id(self))
-        for base in self.bases:
-            if isinstance(base, ClassInfo) and id(base) not in seen:
-                found = base.find_method(name, seen)
-                if found:
-                    return found
-        return None
-
-
-@dataclass(eq=False)
-class Instance:
-    cls: ClassInfo
-    attrs: Dict[str, "Value"] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Func:
-    node: Union[cst.FunctionDef, cst.Lambda]
-    env: "Env"
-    bound: Optional[Instance] = None
-    owner: Optional[ClassInfo] = None
-
-
-_MISSING = object()
-
-Value = Union[None, QName, Options, Each, Container, Tup, Enumerated, Zipped, Items, ClassInfo, Instance, Func]
-
-
-def tracked_in(value: Value) -> Tuple[Tracked, ...]:
-    """Every tracked object a value may refer to, however deeply held."""
-    found: List[Tracked] = []
-    _collect(value, found, set())
-    return tuple(found)
-
-
-def _collect(value: Value, found: List[Tracked], seen: Set[int]) -> None:
-    if value is None or id(value) in seen:
-        return
-    seen.add(id(value))
-    if isinstance(value, Options):
-        found.extend(value.objects())
-    elif isinstance(value, Each):
-        found.extend(value.objs)
-    elif isinstance(value, Container):
-        found.extend(value.elements)
-        for entry in value.entries.values():
-            _collect(entry, found, seen)
-    elif isinstance(value, Tup):
-        for item in value.items:
-            _collect(item, found, seen)
-    elif isinstance(value, (Enumerated,)):
-        _collect(value.inner, found, seen)
-    elif isinstance(value, Zipped):
-        for inner in value.inners:
-            _collect(inner, found, seen)
-    elif isinstance(value, Items):
-        _collect(value.container, found, seen)
-
-
-def single(obj: Tracked, guards: FrozenSet[Guard] = frozenset()) -> Options:
-    return Options(((obj, guards),))
-
-
-def merge_values(first: Value, second: Value, first_guard: Optional[Guard], second_guard: Optional[Guard]) -> Value:
-    """The value of a name after an if/else whose branches bound it to ``first``/``second``."""
-    if first is second:
-        return first
-    if isinstance(first, Options) or isinstance(second, Options):
-        merged: List[Tuple[Tracked, FrozenSet[Guard]]] = []
-        for value, guard in ((first, first_guard), (second, second_guard)):
-            if isinstance(value, Options):
-                for obj, guards in value.options:
-                    merged.append((obj, guards | {guard} if guard else guards))
-        return Options(tuple(merged))
-    if isinstance(first, Each) and isinstance(second, Each):
-        return Each(first.objs | second.objs)
-    return first if first is not None else second
-
-
-# ----------------------------------------------------------------------------------------------
-# Environments
-# ----------------------------------------------------------------------------------------------
-
-
-class Env:
-    """A scope: names to values, and names to the expression that defined them (for horizons)."""
-
-    def __init__(self, parent: Optional["Env"], is_class: bool = False) -> None:
-        self.parent = parent
-        self.is_class = is_class
-        self.values: Dict[str, Value] = {}
-        self.exprs: Dict[str, cst.BaseExpression] = {}
-        self.globals: Set[str] = set()
-        self.star_imports: List[str] = []
-
-    def lookup(self, name: str) -> Tuple[Value, Optional["Env"]]:
-        env: Optional[Env] = self
-        first = True
-        while env is not None:
-            # A function body does not see its class body's names (Python's scoping rule).
-            if (first or not env.is_class) and name in env.values:
-                return env.values[name], env
-            first = False
-            env = env.parent
-        return None, None
-
-    def lookup_expr(self, name: str) -> Optional[cst.BaseExpression]:
-        env: Optional[Env] = self
-        while env is not None:
-            if name in env.exprs:
-                return env.exprs[name]
-            env = env.parent
-        return None
-
-    def root(self) -> "Env":
-        env = self
-        while env.parent is not None:
-            env = env.parent
-        return env
-
-    def star_import_of(self, name: str) -> Optional[QName]:
-        for module in self.root().star_imports:
-            candidate = f"{module}.{name}"
-            if known.scheduler_spec(candidate) or known.is_optimizer_class(candidate):
-                return QName(candidate)
-        return None
-
-
-@dataclass
-class Frame:
-    """One function activation."""
-
-    name: str
-    node: Optional[cst.CSTNode]
-    env: Env
-    owner: Optional[ClassInfo]
-    returns: List[Value] = field(default_factory=list)
-    is_root: bool = False
-
-
-class BudgetExhausted(Exception):
-    pass
-
-
-# ----------------------------------------------------------------------------------------------
-# The interpreter
 # ----------------------------------------------------------------------------------------------
 
 
@@ -517,7 +323,7 @@ class Interpreter:
             owner = self.eval(target.value, env)
             if isinstance(owner, Instance):
                 self.set_attr(owner, target.attr.value, value)
-                if target.attr.value == "automatic_optimization" and _is_false(expr):
+                if target.attr.value == "automatic_optimization" and is_false(expr):
                     self.model.manual_optimization.add(owner.cls.name)
                 self.label(value, self.code(target))
                 for obj in tracked_in(value):
@@ -568,7 +374,7 @@ class Interpreter:
     # -- control flow ----------------------------------------------------------------------
 
     def set_attr(self, instance: Instance, attr: str, value: Value) -> None:
-        self.attr_log.append((instance, attr, instance.attrs.get(attr, _MISSING)))
+        self.attr_log.append((instance, attr, instance.attrs.get(attr, MISSING)))
         instance.attrs[attr] = value
 
     def undo_attrs(self, mark: int) -> Dict[Tuple[int, str], Tuple[Instance, Value]]:
@@ -578,7 +384,7 @@ class Interpreter:
         for instance, attr, _ in entries:
             written[(id(instance), attr)] = (instance, instance.attrs.get(attr))
         for instance, attr, previous in reversed(entries):
-            if previous is _MISSING:
+            if previous is MISSING:
                 instance.attrs.pop(attr, None)
             else:
                 instance.attrs[attr] = previous
@@ -620,7 +426,7 @@ class Interpreter:
     def enter_condition(self, test, text, positive, narrowed, in_body, env) -> None:
         names = self.condition_names.get(id(test))
         if names is None:
-            names = self.condition_names[id(test)] = frozenset(n.value for n in _names_in(test))
+            names = self.condition_names[id(test)] = frozenset(n.value for n in names_in(test))
         self.conditions.append(
             Condition(test, text, positive, (self.loop_stack() or (None,))[-1], names, "%" in text)
         )
@@ -722,7 +528,7 @@ class Interpreter:
             self.loops.append(None)
             return
         parent = next((loop for loop in reversed(self.loops) if loop is not None), None)
-        targets = frozenset(n.value for n in _names_in(target)) if target is not None else frozenset()
+        targets = frozenset(n.value for n in names_in(target)) if target is not None else frozenset()
         loop = Loop(node, kind, parent, targets, self.frame.name)
         self.loops.append(loop)
         self.model.loops.append(loop)
@@ -737,21 +543,21 @@ class Interpreter:
 
     def loop_kind(self, target: cst.BaseExpression, iterable: cst.BaseExpression, env: Env) -> LoopKind:
         inner = self.unwrap_iterable(iterable, env)
-        if isinstance(inner, cst.Call) and _last_name(inner.func) in ("range", "trange", "xrange"):
+        if isinstance(inner, cst.Call) and last_name(inner.func) in ("range", "trange", "xrange"):
             signal = self.count_signal(inner.args, env)
             if signal is not Horizon.UNKNOWN:
                 return LoopKind.EPOCH if signal is Horizon.EPOCHS else LoopKind.BATCH
         else:
-            last = _last_name(inner) or ""
+            last = last_name(inner) or ""
             if known.LOADER_WORDS.search(last):
                 return LoopKind.BATCH
             if isinstance(inner, cst.Call) and any(
-                known.LOADER_WORDS.search(_last_name(arg.value) or "") for arg in inner.args
+                known.LOADER_WORDS.search(last_name(arg.value) or "") for arg in inner.args
             ):
                 return LoopKind.BATCH
             if known.EPOCH_WORDS.search(last):
                 return LoopKind.EPOCH
-        names = [n.value for n in _names_in(target)]
+        names = [n.value for n in names_in(target)]
         if any(known.EPOCH_TARGETS.match(name) for name in names):
             return LoopKind.EPOCH
         if any(known.BATCH_TARGETS.search(name) for name in names):
@@ -763,7 +569,7 @@ class Interpreter:
         if depth > 6:
             return node
         if isinstance(node, cst.Call) and node.args:
-            name = _last_name(node.func) or ""
+            name = last_name(node.func) or ""
             if name in ("enumerate", "iter", "list", "tuple", "sorted", "reversed", "zip", "islice", "cycle", "chain") or re.search(
                 r"tqdm|track|progress|prefetch|bar$", name, re.I
             ):
@@ -772,15 +578,15 @@ class Interpreter:
             expr = env.lookup_expr(node.value)
             if expr is not None and expr is not node:
                 unwrapped = self.unwrap_iterable(expr, env, depth + 1)
-                if isinstance(unwrapped, cst.Call) and _last_name(unwrapped.func) in ("range", "trange"):
+                if isinstance(unwrapped, cst.Call) and last_name(unwrapped.func) in ("range", "trange"):
                     return unwrapped
-                if known.LOADER_WORDS.search(_last_name(unwrapped) or ""):
+                if known.LOADER_WORDS.search(last_name(unwrapped) or ""):
                     return unwrapped
         return node
 
     def while_kind(self, test: cst.BaseExpression) -> LoopKind:
-        names = [n for n in _identifiers(test)]
-        if any(_counts_steps(name) for name in names):
+        names = [n for n in identifiers(test)]
+        if any(counts_steps(name) for name in names):
             return LoopKind.BATCH
         if any(known.EPOCH_WORDS.search(name) for name in names):
             return LoopKind.EPOCH
@@ -790,7 +596,7 @@ class Interpreter:
         """Does an expression count optimizer steps or epochs? Follows names to their definition."""
         steps = epochs = False
         for name, is_len in self.signal_words([arg.value for arg in args], env):
-            if is_len or _counts_steps(name):
+            if is_len or counts_steps(name):
                 steps = True
             elif known.EPOCH_WORDS.search(name):
                 epochs = True
@@ -802,8 +608,8 @@ class Interpreter:
 
     def signal_words(self, exprs: List[cst.BaseExpression], env: Env, depth: int = 0) -> Iterator[Tuple[str, bool]]:
         for expr in exprs:
-            for node in _walk(expr):
-                if isinstance(node, cst.Call) and _last_name(node.func) == "len" and node.args:
+            for node in walk(expr):
+                if isinstance(node, cst.Call) and last_name(node.func) == "len" and node.args:
                     yield "len", True
                 elif isinstance(node, cst.Name):
                     yield node.value, False
@@ -821,7 +627,7 @@ class Interpreter:
     def function_signal_words(self, node: cst.FunctionDef, env: Env, depth: int) -> Iterator[Tuple[str, bool]]:
         for param in node.params.params:
             yield param.name.value, False
-        for inner in _walk(node.body):
+        for inner in walk(node.body):
             if isinstance(inner, cst.Name):
                 yield inner.value, False
             elif isinstance(inner, cst.Attribute):
@@ -889,7 +695,7 @@ class Interpreter:
             if isinstance(child, cst.BaseExpression):
                 self.eval(child, env)
             else:
-                for grandchild in _expressions_below(child):
+                for grandchild in expressions_below(child):
                     self.eval(grandchild, env)
         return None
 
@@ -913,7 +719,7 @@ class Interpreter:
         if value is None and node.value != "opt":
             # An object from code we cannot see (`optimizer = build_optimizer(cfg)`): known by
             # its name only. Bound where the name lives, so every reader shares it.
-            role = _role_from_name(node.value)
+            role = role_from_name(node.value)
             if role is not None:
                 value = single(self.symbolic_object(owner, node.value, role))
                 owner.values[node.value] = value
@@ -945,7 +751,7 @@ class Interpreter:
         class_value = instance.cls.env.values.get(attr)
         if class_value is not None:
             return class_value
-        role = _role_from_name(attr)
+        role = role_from_name(attr)
         if role is not None:
             text = self.code(node)
             value = single(self.symbolic_object(instance, text, role))
@@ -957,10 +763,9 @@ class Interpreter:
 
     def eval_subscript(self, node: cst.Subscript, env: Env) -> Value:
         base = self.eval(node.value, env)
-        index_value: Value = None
         for element in node.slice:
             if isinstance(element.slice, cst.Index):
-                index_value = self.eval(element.slice.value, env)
+                self.eval(element.slice.value, env)
             else:
                 for part in (element.slice.lower, element.slice.upper, element.slice.step):
                     if isinstance(part, cst.BaseExpression):
@@ -1063,7 +868,7 @@ class Interpreter:
             return self.instantiate(callee, node, args, kwargs)
         if isinstance(callee, QName):
             return self.library_call(node, callee.name, args, kwargs, env)
-        name = _last_name(node.func) or ""
+        name = last_name(node.func) or ""
         if name in ("enumerate",) and args:
             return Enumerated(args[0])
         if name == "zip" and args:
@@ -1095,8 +900,6 @@ class Interpreter:
             return None
         if isinstance(receiver, (Options, Each)):
             # Reading a tracked object (get_last_lr, state_dict, ...) neither steps nor hands it on.
-            if method == "optimizer":
-                return None
             return None
         if method in ("prepare", "prepare_scheduler", "prepare_optimizer", "setup", "setup_optimizers", "wrap"):
             # accelerate / Lightning Fabric return what they are given, wrapped.
@@ -1116,7 +919,7 @@ class Interpreter:
             targets = tracked_in(self.visible(receiver))
             each = isinstance(receiver, Container)
         elif receiver is None and method == "step":
-            role = _role_from_name(receiver_text)
+            role = role_from_name(receiver_text)
             if role is not None and (isinstance(func.value, (cst.Name, cst.Attribute))):
                 targets = (self.symbolic_object(self.frame.env, receiver_text, role),)
         if targets:
@@ -1130,7 +933,7 @@ class Interpreter:
             first = args[0] if args else None
             optimizers = tuple(obj for obj in tracked_in(first) if obj.role is Role.OPTIMIZER)
             text = self.code(node.args[0].value)
-            if not optimizers and first is None and _role_from_name(text) is Role.OPTIMIZER:
+            if not optimizers and first is None and role_from_name(text) is Role.OPTIMIZER:
                 optimizers = (self.symbolic_object(self.frame.env, text, Role.OPTIMIZER),)
             if optimizers:
                 self.add_step(node, Role.OPTIMIZER, optimizers, isinstance(first, Each), text, "step", via_scaler=True)
@@ -1227,12 +1030,12 @@ class Interpreter:
         return obj
 
     def hf_scheduler_kind(self, node: cst.Call, spec: known.SchedulerSpec) -> Tuple[known.SchedulerSpec, bool]:
-        name_arg = _argument(node, "name", 0)
+        name_arg = argument(node, "name", 0)
         if isinstance(name_arg, cst.SimpleString) and isinstance(name_arg.evaluated_value, str):
             if "plateau" in name_arg.evaluated_value:
                 return known.PLATEAU, False
             return spec, False
-        attr = _last_name(name_arg) if name_arg is not None else None
+        attr = last_name(name_arg) if name_arg is not None else None
         if attr and "PLATEAU" in attr.upper():
             return known.PLATEAU, False
         return spec, True
@@ -1240,7 +1043,7 @@ class Interpreter:
     def horizon(self, node: cst.Call, spec: known.SchedulerSpec, env: Env) -> Tuple[Horizon, Optional[float]]:
         exprs: List[cst.BaseExpression] = []
         for name, position in zip(spec.horizon_args, spec.horizon_positions):
-            expr = _argument(node, name, position)
+            expr = argument(node, name, position)
             if expr is not None:
                 exprs.append(expr)
         if not exprs:
@@ -1291,7 +1094,7 @@ class Interpreter:
         params = definition.params
         positional = list(params.posonly_params) + list(params.params)
         values = list(args)
-        if bound is not None and positional and not _is_static(definition):
+        if bound is not None and positional and not is_static(definition):
             env.values[positional[0].name.value] = bound
             positional = positional[1:]
         for index, param in enumerate(positional):
@@ -1317,14 +1120,9 @@ class Interpreter:
         for star in (params.star_arg, params.star_kwarg):
             if isinstance(star, cst.Param):
                 env.values[star.name.value] = None
-        if as_root:
-            return
-        # Arguments that found no parameter are lost to us: treat as handed on.
-        if len(values) > len(positional) and not isinstance(params.star_arg, cst.Param):
-            pass
 
     def root_parameter(self, env: Env, name: str) -> Value:
-        role = _role_from_name(name)
+        role = role_from_name(name)
         if role is None or name == "opt":
             return None
         return single(self.symbolic_object(env, name, role))
@@ -1371,118 +1169,12 @@ class Interpreter:
             return
         metric = params[2] if len(params) > 2 else None
         uses_metric = metric is not None and any(
-            isinstance(node, cst.Name) and node.value == metric for node in _walk(definition.body)
+            isinstance(node, cst.Name) and node.value == metric for node in walk(definition.body)
         )
         self.model.overrides.append(SchedulerStepOverride(definition, func.owner.name, objects[0], uses_metric))
 
 
 # ----------------------------------------------------------------------------------------------
-# Small syntax helpers
-# ----------------------------------------------------------------------------------------------
-
-
-def element_of(iterable: Value) -> Value:
-    """The loop variable's value when iterating ``iterable``."""
-    if isinstance(iterable, Container):
-        return Each(frozenset(iterable.elements)) if iterable.elements else None
-    if isinstance(iterable, Tup):
-        objs = frozenset(tracked_in(iterable))
-        return Each(objs) if objs else None
-    if isinstance(iterable, Each):
-        return iterable
-    if isinstance(iterable, Options):
-        return Each(frozenset(iterable.objects()))
-    if isinstance(iterable, Enumerated):
-        return Tup((None, element_of(iterable.inner)))
-    if isinstance(iterable, Zipped):
-        return Tup(tuple(element_of(inner) for inner in iterable.inners))
-    if isinstance(iterable, Items):
-        return Tup((None, element_of(iterable.container)))
-    return None
-
-
-def merge_all(values: Sequence[Value]) -> Value:
-    result: Value = None
-    for value in values:
-        result = merge_values(result, value, None, None) if result is not None else value
-    return result
-
-
-def _walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(reversed(current.children))
-
-
-def _names_in(node: Optional[cst.CSTNode]) -> Iterator[cst.Name]:
-    if node is None:
-        return iter(())
-    return (n for n in _walk(node) if isinstance(n, cst.Name))
-
-
-def _identifiers(node: cst.CSTNode) -> Iterator[str]:
-    for inner in _walk(node):
-        if isinstance(inner, cst.Name):
-            yield inner.value
-        elif isinstance(inner, cst.Attribute):
-            yield inner.attr.value
-
-
-def _expressions_below(node: cst.CSTNode) -> Iterator[cst.BaseExpression]:
-    """The outermost expressions inside a non-expression node (Arg, Element, f-string part...)."""
-    for child in node.children:
-        if isinstance(child, cst.BaseExpression):
-            yield child
-        else:
-            yield from _expressions_below(child)
-
-
-def _last_name(node: Optional[cst.CSTNode]) -> Optional[str]:
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        return node.attr.value
-    if isinstance(node, cst.Call):
-        return _last_name(node.func)
-    if isinstance(node, cst.Subscript):
-        return _last_name(node.value)
-    return None
-
-
-# Identifiers that count optimizer steps. Bare "steps"/"lr_steps"/"decay_steps" are left out on
-# purpose: in LR-decay code they usually hold epoch milestones (torchvision's `--lr-steps 16 22`).
-_STEP_COUNT = re.compile(
-    r"(^|_)(max|total|num|n|train|training|all|warmup)_?(train_?|training_?|optimi[sz]ation_?)?"
-    r"(steps?|iters?|iterations?|updates?|batches)(_|$)"
-    r"|(steps?|iters?|iterations?|batches|updates?)_?per_?epoch"
-    r"|stepping_batches|^n_?iters?$|^num_?batches$|loader",
-    re.I,
-)
-
-
-def _counts_steps(name: str) -> bool:
-    return bool(_STEP_COUNT.search(name))
-
-
-def _role_from_name(text: str) -> Optional[Role]:
-    if known.looks_like_scheduler(text):
-        return Role.SCHEDULER
-    if known.looks_like_optimizer(text):
-        return Role.OPTIMIZER
-    return None
-
-
-def _argument(node: cst.Call, keyword: str, position: int) -> Optional[cst.BaseExpression]:
-    positional = [arg for arg in node.args if arg.keyword is None and not arg.star]
-    for arg in node.args:
-        if arg.keyword is not None and arg.keyword.value == keyword:
-            return arg.value
-    if position < len(positional):
-        return positional[position].value
-    return None
-
 
 def _literal_number(expr: cst.BaseExpression, env: Env, depth: int = 0) -> Optional[float]:
     if isinstance(expr, (cst.Integer, cst.Float)):
@@ -1507,17 +1199,6 @@ def _is_instance(obj: Tracked, classes: Set[str]) -> bool:
         if obj.spec is not None and name.rsplit(".", 1)[-1] == obj.spec.name:
             return True
     return False
-
-
-def _is_false(expr: Optional[cst.BaseExpression]) -> bool:
-    return isinstance(expr, cst.Name) and expr.value == "False"
-
-
-def _is_static(definition: cst.FunctionDef) -> bool:
-    return any(
-        isinstance(decorator.decorator, cst.Name) and decorator.decorator.value == "staticmethod"
-        for decorator in definition.decorators
-    )
 
 
 def build_model(module: cst.Module, path: str) -> TrainingLoopModel:

@@ -67,6 +67,6 @@ def per_epoch_scheduler_stepped_per_batch(model: TrainingLoopModel) -> Iterator[
             continue
         if step.positional_args and any(t.spec and t.spec.epoch_argument_ok for t in step.targets):
             continue  # CosineAnnealingWarmRestarts.step(epoch + i / iters) sets its position itself
-        obj = _offending(step, lambda target: counts_epochs(target, step))
+        obj = _offending(step, lambda target, step=step: counts_epochs(target, step))
         if obj is not None and cadence(model, step) is Cadence.PER_STEP:
             yield Finding("LR003", step.node, {"scheduler": step.receiver, "kind": obj.kind})

@@ -1,0 +1,98 @@
+"""Small questions about libcst nodes, with no interpreter state."""
+
+from __future__ import annotations
+
+import re
+from typing import Iterator, Optional
+
+import libcst as cst
+
+from . import Role
+from . import known
+
+
+def walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(reversed(current.children))
+
+
+def names_in(node: Optional[cst.CSTNode]) -> Iterator[cst.Name]:
+    if node is None:
+        return iter(())
+    return (n for n in walk(node) if isinstance(n, cst.Name))
+
+
+def identifiers(node: cst.CSTNode) -> Iterator[str]:
+    for inner in walk(node):
+        if isinstance(inner, cst.Name):
+            yield inner.value
+        elif isinstance(inner, cst.Attribute):
+            yield inner.attr.value
+
+
+def expressions_below(node: cst.CSTNode) -> Iterator[cst.BaseExpression]:
+    """The outermost expressions inside a non-expression node (Arg, Element, f-string part...)."""
+    for child in node.children:
+        if isinstance(child, cst.BaseExpression):
+            yield child
+        else:
+            yield from expressions_below(child)
+
+
+def last_name(node: Optional[cst.CSTNode]) -> Optional[str]:
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        return node.attr.value
+    if isinstance(node, cst.Call):
+        return last_name(node.func)
+    if isinstance(node, cst.Subscript):
+        return last_name(node.value)
+    return None
+
+
+# Identifiers that count optimizer steps. Bare "steps"/"lr_steps"/"decay_steps" are left out on
+# purpose: in LR-decay code they usually hold epoch milestones (torchvision's `--lr-steps 16 22`).
+_STEP_COUNT = re.compile(
+    r"(^|_)(max|total|num|n|train|training|all|warmup)_?(train_?|training_?|optimi[sz]ation_?)?"
+    r"(steps?|iters?|iterations?|updates?|batches)(_|$)"
+    r"|(steps?|iters?|iterations?|batches|updates?)_?per_?epoch"
+    r"|stepping_batches|^n_?iters?$|^num_?batches$|loader",
+    re.I,
+)
+
+
+def counts_steps(name: str) -> bool:
+    return bool(_STEP_COUNT.search(name))
+
+
+def role_from_name(text: str) -> Optional[Role]:
+    if known.looks_like_scheduler(text):
+        return Role.SCHEDULER
+    if known.looks_like_optimizer(text):
+        return Role.OPTIMIZER
+    return None
+
+
+def argument(node: cst.Call, keyword: str, position: int) -> Optional[cst.BaseExpression]:
+    positional = [arg for arg in node.args if arg.keyword is None and not arg.star]
+    for arg in node.args:
+        if arg.keyword is not None and arg.keyword.value == keyword:
+            return arg.value
+    if position < len(positional):
+        return positional[position].value
+    return None
+
+
+def is_false(expr: Optional[cst.BaseExpression]) -> bool:
+    return isinstance(expr, cst.Name) and expr.value == "False"
+
+
+def is_static(definition: cst.FunctionDef) -> bool:
+    return any(
+        isinstance(decorator.decorator, cst.Name) and decorator.decorator.value == "staticmethod"
+        for decorator in definition.decorators
+    )

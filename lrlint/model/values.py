@@ -1,0 +1,263 @@
+"""The abstract values of the interpreter (what a name may hold) and its environments."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, FrozenSet, List, Optional, Sequence, Set, Tuple, Union
+
+import libcst as cst
+
+from . import Tracked
+from . import known
+
+Guard = Tuple[str, bool]  # (normalised condition text, branch taken)
+
+# ----------------------------------------------------------------------------------------------
+# Abstract values
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QName:
+    """A module or an object reached through imports: ``torch.optim.lr_scheduler.StepLR``."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Options:
+    """One of several tracked objects, each with the branch conditions under which it was bound."""
+
+    options: Tuple[Tuple[Tracked, FrozenSet[Guard]], ...]
+
+    def objects(self) -> Tuple[Tracked, ...]:
+        return tuple(obj for obj, _ in self.options)
+
+
+@dataclass(frozen=True)
+class Each:
+    """Every element of a collection, one per iteration: stepping it steps all of them."""
+
+    objs: FrozenSet[Tracked]
+
+
+@dataclass(eq=False)
+class Container:
+    """A list/dict/set holding tracked objects (mutable: ``.append`` adds)."""
+
+    elements: Set[Tracked] = field(default_factory=set)
+    entries: Dict[str, "Value"] = field(default_factory=dict)  # literal string keys of a dict
+
+
+@dataclass(frozen=True)
+class Tup:
+    items: Tuple["Value", ...]
+
+
+@dataclass(frozen=True)
+class Enumerated:
+    inner: "Value"
+
+
+@dataclass(frozen=True)
+class Zipped:
+    inners: Tuple["Value", ...]
+
+
+@dataclass(frozen=True)
+class Items:
+    container: Container
+
+
+@dataclass(eq=False)
+class ClassInfo:
+    node: cst.ClassDef
+    name: str
+    env: "Env"
+    bases: Tuple["Value", ...]
+    methods: Dict[str, cst.FunctionDef]
+    instances: List["Instance"] = field(default_factory=list)
+
+    def known_base(self) -> Optional[str]:
+        """The library class this one derives from, through local subclasses."""
+        for base in self.bases:
+            if isinstance(base, QName):
+                return base.name
+            if isinstance(base, ClassInfo) and base is not self:
+                found = base.known_base()
+                if found:
+                    return found
+        return None
+
+    def find_method(self, name: str, seen: Optional[Set[int]] = None) -> Optional[Tuple[cst.FunctionDef, "ClassInfo"]]:
+        if name in self.methods:
+            return self.methods[name], self
+        seen = seen or set()
+        seen.add(id(self))
+        for base in self.bases:
+            if isinstance(base, ClassInfo) and id(base) not in seen:
+                found = base.find_method(name, seen)
+                if found:
+                    return found
+        return None
+
+
+@dataclass(eq=False)
+class Instance:
+    cls: ClassInfo
+    attrs: Dict[str, "Value"] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Func:
+    node: Union[cst.FunctionDef, cst.Lambda]
+    env: "Env"
+    bound: Optional[Instance] = None
+    owner: Optional[ClassInfo] = None
+
+
+MISSING = object()  # an attribute that was not set (for undoing writes)
+
+Value = Union[None, QName, Options, Each, Container, Tup, Enumerated, Zipped, Items, ClassInfo, Instance, Func]
+
+
+def tracked_in(value: Value) -> Tuple[Tracked, ...]:
+    """Every tracked object a value may refer to, however deeply held."""
+    found: List[Tracked] = []
+    _collect(value, found, set())
+    return tuple(found)
+
+
+def _collect(value: Value, found: List[Tracked], seen: Set[int]) -> None:
+    if value is None or id(value) in seen:
+        return
+    seen.add(id(value))
+    if isinstance(value, Options):
+        found.extend(value.objects())
+    elif isinstance(value, Each):
+        found.extend(value.objs)
+    elif isinstance(value, Container):
+        found.extend(value.elements)
+        for entry in value.entries.values():
+            _collect(entry, found, seen)
+    elif isinstance(value, Tup):
+        for item in value.items:
+            _collect(item, found, seen)
+    elif isinstance(value, (Enumerated,)):
+        _collect(value.inner, found, seen)
+    elif isinstance(value, Zipped):
+        for inner in value.inners:
+            _collect(inner, found, seen)
+    elif isinstance(value, Items):
+        _collect(value.container, found, seen)
+
+
+def single(obj: Tracked, guards: FrozenSet[Guard] = frozenset()) -> Options:
+    return Options(((obj, guards),))
+
+
+def merge_values(first: Value, second: Value, first_guard: Optional[Guard], second_guard: Optional[Guard]) -> Value:
+    """The value of a name after an if/else whose branches bound it to ``first``/``second``."""
+    if first is second:
+        return first
+    if isinstance(first, Options) or isinstance(second, Options):
+        merged: List[Tuple[Tracked, FrozenSet[Guard]]] = []
+        for value, guard in ((first, first_guard), (second, second_guard)):
+            if isinstance(value, Options):
+                for obj, guards in value.options:
+                    merged.append((obj, guards | {guard} if guard else guards))
+        return Options(tuple(merged))
+    if isinstance(first, Each) and isinstance(second, Each):
+        return Each(first.objs | second.objs)
+    return first if first is not None else second
+
+
+# ----------------------------------------------------------------------------------------------
+# Environments
+# ----------------------------------------------------------------------------------------------
+
+
+class Env:
+    """A scope: names to values, and names to the expression that defined them (for horizons)."""
+
+    def __init__(self, parent: Optional["Env"], is_class: bool = False) -> None:
+        self.parent = parent
+        self.is_class = is_class
+        self.values: Dict[str, Value] = {}
+        self.exprs: Dict[str, cst.BaseExpression] = {}
+        self.globals: Set[str] = set()
+        self.star_imports: List[str] = []
+
+    def lookup(self, name: str) -> Tuple[Value, Optional["Env"]]:
+        env: Optional[Env] = self
+        first = True
+        while env is not None:
+            # A function body does not see its class body's names (Python's scoping rule).
+            if (first or not env.is_class) and name in env.values:
+                return env.values[name], env
+            first = False
+            env = env.parent
+        return None, None
+
+    def lookup_expr(self, name: str) -> Optional[cst.BaseExpression]:
+        env: Optional[Env] = self
+        while env is not None:
+            if name in env.exprs:
+                return env.exprs[name]
+            env = env.parent
+        return None
+
+    def root(self) -> "Env":
+        env = self
+        while env.parent is not None:
+            env = env.parent
+        return env
+
+    def star_import_of(self, name: str) -> Optional[QName]:
+        for module in self.root().star_imports:
+            candidate = f"{module}.{name}"
+            if known.scheduler_spec(candidate) or known.is_optimizer_class(candidate):
+                return QName(candidate)
+        return None
+
+
+@dataclass
+class Frame:
+    """One function activation."""
+
+    name: str
+    node: Optional[cst.CSTNode]
+    env: Env
+    owner: Optional[ClassInfo]
+    returns: List[Value] = field(default_factory=list)
+    is_root: bool = False
+
+
+# ----------------------------------------------------------------------------------------------
+# The interpreter
+
+def element_of(iterable: Value) -> Value:
+    """The loop variable's value when iterating ``iterable``."""
+    if isinstance(iterable, Container):
+        return Each(frozenset(iterable.elements)) if iterable.elements else None
+    if isinstance(iterable, Tup):
+        objs = frozenset(tracked_in(iterable))
+        return Each(objs) if objs else None
+    if isinstance(iterable, Each):
+        return iterable
+    if isinstance(iterable, Options):
+        return Each(frozenset(iterable.objects()))
+    if isinstance(iterable, Enumerated):
+        return Tup((None, element_of(iterable.inner)))
+    if isinstance(iterable, Zipped):
+        return Tup(tuple(element_of(inner) for inner in iterable.inners))
+    if isinstance(iterable, Items):
+        return Tup((None, element_of(iterable.container)))
+    return None
+
+
+def merge_all(values: Sequence[Value]) -> Value:
+    result: Value = None
+    for value in values:
+        result = merge_values(result, value, None, None) if result is not None else value
+    return result
