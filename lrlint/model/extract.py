@@ -716,7 +716,7 @@ class Interpreter:
             if star is not None:
                 return star
             return None
-        if value is None and node.value != "opt":
+        if value is None:
             # An object from code we cannot see (`optimizer = build_optimizer(cfg)`): known by
             # its name only. Bound where the name lives, so every reader shares it.
             role = role_from_name(node.value)
@@ -1123,7 +1123,7 @@ class Interpreter:
 
     def root_parameter(self, env: Env, name: str) -> Value:
         role = role_from_name(name)
-        if role is None or name == "opt":
+        if role is None:
             return None
         return single(self.symbolic_object(env, name, role))
 

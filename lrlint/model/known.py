@@ -138,13 +138,25 @@ _NOT_AN_OBJECT = re.compile(r"^(lr_schedulers|optimizers)$|(_fn|_func|_cls|_clas
 _OPTIMIZER_NAME = re.compile(r"^(optimi[sz]er|optim|opt)(_?[a-z0-9]{1,3})?$|^[a-z0-9]{1,3}_?(optimi[sz]er|optim|opt)$|optimi[sz]er$", re.I)
 
 
+# Schedulers of other quantities, whose objects also have a step(): diffusers' noise schedulers,
+# KL/beta annealing, DINO's weight-decay and momentum schedules, teacher forcing, temperature...
+_NOT_LR_SCHEDULER = re.compile(
+    r"noise|kl|beta|temp|tau|teacher|sampl|dropout|weight|wd|alpha|mask|ema|momentum|curriculum|prob|ratio|eps|coef|diffusion|ddpm|ddim",
+    re.I,
+)
+
+
 def looks_like_scheduler(name: str) -> bool:
     last = name.rsplit(".", 1)[-1]
+    if _NOT_LR_SCHEDULER.search(last) and "lr" not in last.lower():
+        return False
     return bool(_SCHEDULER_NAME.search(last)) and not _NOT_AN_OBJECT.search(last)
 
 
 def looks_like_optimizer(name: str) -> bool:
     last = name.rsplit(".", 1)[-1]
+    if last == "opt":  # as often argparse options (`opt = parser.parse_args()`) as an optimizer
+        return False
     return bool(_OPTIMIZER_NAME.search(last)) and not _NOT_AN_OBJECT.search(last)
 
 

@@ -15,6 +15,8 @@ def scheduler_step_before_optimizer_step(model: TrainingLoopModel) -> Iterator[F
         loop = step.loop
         if loop is None or not all(_order_matters(target) for target in step.targets):
             continue
+        if len(step.positional_args) > 1:  # no LR scheduler's step() takes two arguments
+            continue
         if _skips_first_iteration(step, loop):
             continue
         optimizers = driven_optimizers(model, step)
