@@ -852,6 +852,122 @@ for fold in range(5):
         scheduler.step()
 """)
 
+# Shapes behind false positives and misses found on real public training scripts.
+case("lightning_early_return_keeps_scheduler", [], """
+import torch
+from pytorch_lightning import LightningModule, Trainer
+class Model(LightningModule):
+    def configure_optimizers(self):
+        optimizer = torch.optim.Adam(self.parameters(), lr=1e-3)
+        if self.hparams.no_schedule:
+            return optimizer
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, 100)
+        return [optimizer], [scheduler]
+Trainer().fit(Model())
+""")
+case("lightning_dict_per_branch", [], """
+import torch
+import lightning as L
+from torch.optim import lr_scheduler
+class Model(L.LightningModule):
+    def configure_optimizers(self):
+        optimizer = torch.optim.Adam(self.parameters(), lr=1e-3)
+        schedule = {}
+        if self.hparams.schedule == "exp":
+            schedule = {"scheduler": lr_scheduler.ExponentialLR(optimizer, 0.9)}
+        elif self.hparams.schedule == "step":
+            schedule = {"scheduler": lr_scheduler.StepLR(optimizer, 10)}
+        config = {"optimizer": optimizer}
+        if schedule:
+            config["lr_scheduler"] = schedule
+        return config
+L.Trainer().fit(Model())
+""")
+case("module_train_is_not_training", ["LR001"], """
+import torch
+optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
+scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=20)
+for epoch in range(100):
+    net.train()
+    scheduler.step()
+    for x, y in loader:
+        optimizer.zero_grad()
+        criterion(net(x), y).backward()
+        optimizer.step()
+""")
+case("apex_amp_calls_do_not_step", ["LR001"], """
+import torch
+from apex import amp
+optimizer = torch.optim.SGD(model.parameters(), lr=3e-2)
+scheduler = WarmupLinearSchedule(optimizer, warmup_steps=500, t_total=10000)
+for step, batch in enumerate(loader):
+    loss = model(*batch)
+    with amp.scale_loss(loss, optimizer) as scaled_loss:
+        scaled_loss.backward()
+    torch.nn.utils.clip_grad_norm_(amp.master_params(optimizer), 1.0)
+    scheduler.step()
+    optimizer.step()
+    optimizer.zero_grad()
+""")
+case("horizon_follows_nearest_evidence", [], """
+import torch
+import yaml
+from torch.optim import lr_scheduler
+def train(model, dataloader, opt, epochs):
+    with open(opt.hyp) as f:
+        hyp = yaml.load(f, Loader=yaml.SafeLoader)
+    optimizer = torch.optim.SGD(model.parameters(), lr=hyp["lr0"])
+    lf = lambda x: (1 - x / epochs) * (1.0 - hyp["lrf"]) + hyp["lrf"]
+    scheduler = lr_scheduler.LambdaLR(optimizer, lr_lambda=lf)
+    for epoch in range(epochs):
+        for imgs, targets in dataloader:
+            model(imgs, targets).backward()
+            optimizer.step()
+        scheduler.step()
+""")
+case("lightning_override_isinstance_guard", ["LR005"], """
+import torch
+import lightning as L
+from torch.optim import lr_scheduler
+class Model(L.LightningModule):
+    def configure_optimizers(self):
+        optimizer = torch.optim.Adam(self.parameters(), lr=1e-3)
+        if self.hparams.schedule == "plateau":
+            scheduler = lr_scheduler.ReduceLROnPlateau(optimizer)
+        else:
+            scheduler = lr_scheduler.OneCycleLR(optimizer, max_lr=1e-3, total_steps=1000)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "monitor": "val_loss"}}
+    def lr_scheduler_step(self, scheduler, metric):
+        if isinstance(scheduler, lr_scheduler.OneCycleLR):
+            scheduler.step()
+        elif self.trainer.is_last_batch:
+            scheduler.step()
+""")
+case("unknown_class_explicit_epoch_sets_position", [], """
+import torch
+from warmup_scheduler import GradualWarmupScheduler
+def main(model, epochs):
+    optimizer = torch.optim.SGD(model.parameters(), 0.1)
+    scheduler = GradualWarmupScheduler(optimizer, multiplier=1, total_epoch=5)
+    for epoch in range(1, epochs):
+        scheduler.step(epoch)
+        optimizer.step()
+""")
+case("diffusers_noise_scheduler_is_not_an_lr_scheduler", [], """
+import torch
+from diffusers import DDPMScheduler
+noise_scheduler = DDPMScheduler(num_train_timesteps=1000)
+optimizer = torch.optim.AdamW(unet.parameters(), lr=1e-4)
+for epoch in range(epochs):
+    image = torch.randn(1, 3, 64, 64)
+    for t in noise_scheduler.timesteps:
+        image = noise_scheduler.step(unet(image, t).sample, t, image).prev_sample
+    for batch in loader:
+        loss = unet(batch).loss
+        loss.backward()
+        optimizer.step()
+""")
+
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_case(name):

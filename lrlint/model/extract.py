@@ -593,45 +593,57 @@ class Interpreter:
         return LoopKind.UNKNOWN
 
     def count_signal(self, args: Iterable[cst.Arg], env: Env) -> Horizon:
-        """Does an expression count optimizer steps or epochs? Follows names to their definition."""
-        steps = epochs = False
-        for name, is_len in self.signal_words([arg.value for arg in args], env):
-            if is_len or counts_steps(name):
-                steps = True
-            elif known.EPOCH_WORDS.search(name):
-                epochs = True
-        if steps:
-            return Horizon.STEPS
-        if epochs:
-            return Horizon.EPOCHS
+        """Does an expression count optimizer steps or epochs?
+
+        Names are followed to their definitions (and local functions to their bodies) level by
+        level: the nearest level with any evidence decides, so `lambda x: 1 - x / epochs` is
+        judged by `epochs`, not by how an unrelated `hyp` dict was loaded two levels away.
+        """
+        level: List[cst.CSTNode] = [arg.value for arg in args]
+        seen: Set[int] = set()
+        for _ in range(3):
+            steps = epochs = False
+            following: List[cst.CSTNode] = []
+            for name, is_len in self.signal_words(level, env, following, seen):
+                if is_len or counts_steps(name):
+                    steps = True
+                elif known.EPOCH_WORDS.search(name):
+                    epochs = True
+            if steps:
+                return Horizon.STEPS
+            if epochs:
+                return Horizon.EPOCHS
+            if not following:
+                break
+            level = following
         return Horizon.UNKNOWN
 
-    def signal_words(self, exprs: List[cst.BaseExpression], env: Env, depth: int = 0) -> Iterator[Tuple[str, bool]]:
-        for expr in exprs:
+    def signal_words(
+        self, nodes: List[cst.CSTNode], env: Env, following: List[cst.CSTNode], seen: Set[int]
+    ) -> Iterator[Tuple[str, bool]]:
+        """Identifiers in ``nodes``; what they are defined as goes to ``following``."""
+        for expr in nodes:
             for node in walk(expr):
                 if isinstance(node, cst.Call) and last_name(node.func) == "len" and node.args:
                     yield "len", True
                 elif isinstance(node, cst.Name):
+                    if node.value[:1].isupper() and not node.value.isupper():
+                        continue  # a class name (yaml.SafeLoader), not a count
                     yield node.value, False
                     defined = env.lookup_expr(node.value)
-                    if defined is not None and depth < 2 and defined is not expr:
-                        yield from self.signal_words([defined], env, depth + 1)
+                    if defined is not None and id(defined) not in seen:
+                        seen.add(id(defined))
+                        following.append(defined)
                     value = env.lookup(node.value)[0]
-                    if isinstance(value, Func) and isinstance(value.node, cst.FunctionDef) and depth < 2:
-                        yield from self.function_signal_words(value.node, env, depth)
+                    if isinstance(value, Func) and isinstance(value.node, cst.FunctionDef) and id(value.node) not in seen:
+                        seen.add(id(value.node))
+                        following.extend(param.name for param in value.node.params.params)
+                        following.append(value.node.body)
                 elif isinstance(node, cst.Attribute):
-                    yield node.attr.value, False
+                    if not (node.attr.value[:1].isupper() and not node.attr.value.isupper()):
+                        yield node.attr.value, False
                 elif isinstance(node, cst.Param):
                     yield node.name.value, False
-
-    def function_signal_words(self, node: cst.FunctionDef, env: Env, depth: int) -> Iterator[Tuple[str, bool]]:
-        for param in node.params.params:
-            yield param.name.value, False
-        for inner in walk(node.body):
-            if isinstance(inner, cst.Name):
-                yield inner.value, False
-            elif isinstance(inner, cst.Attribute):
-                yield inner.attr.value, False
 
     # -- expressions -----------------------------------------------------------------------
 
@@ -968,7 +980,7 @@ class Interpreter:
                 self.escape(value, f"passed to {callee}()")
                 if isinstance(value, Instance):
                     self.escape_instance(value, callee)
-        trains = bool(known.TRAINING_CALL.search(last)) and not known.NOT_TRAINING_CALL.search(last)
+        trains = self.says_it_trains(node, callee, last)
         if passed or trains:
             self.model.calls.append(
                 OpaqueCall(
@@ -983,6 +995,15 @@ class Interpreter:
                 )
             )
         return None
+
+    @staticmethod
+    def says_it_trains(node: cst.Call, callee: str, last: str) -> bool:
+        if not known.TRAINING_CALL.search(last) or known.NOT_TRAINING_CALL.search(last):
+            return False
+        if last in known.MODULE_MODE_SWITCHES and isinstance(node.func, cst.Attribute) and len(node.args) <= 1:
+            receiver = callee.rsplit(".", 1)[0]
+            return bool(known.RUNS_TRAINING.search(receiver))  # trainer.train() trains, model.train() does not
+        return True
 
     def escape_instance(self, instance: Instance, callee: str) -> None:
         for value in instance.attrs.values():
@@ -1086,7 +1107,8 @@ class Interpreter:
                 self.loops, self.conditions = saved_loops, saved_conditions
         result = merge_all(frame.returns)
         if as_root:
-            self.escape(result, f"returned by {name}()")
+            for value in frame.returns:
+                self.escape(value, f"returned by {name}()")
             self.note_override(definition, func, env)
         return result
 

@@ -166,11 +166,15 @@ EPOCH_WORDS = re.compile(r"epoch", re.I)
 LOADER_WORDS = re.compile(r"loader|^dl$|_dl$|^dl_|batches|data_?iter|train_?data$|dataset", re.I)
 EPOCH_TARGETS = re.compile(r"^(epoch|ep|epoch_?(idx|id|num|i|no)?|i_?epoch|cur_?epoch|current_epoch|n_?epoch|e_?idx)$", re.I)
 BATCH_TARGETS = re.compile(r"batch|^(x|y|xb|yb|inputs?|targets?|labels?|images?|imgs?|data|sample|samples|features|tokens)$|^(it|itr|iteration|step|global_step|i_?batch|batch_?(idx|i|id|num|no))$", re.I)
-# Methods that take an optimizer without stepping it.
+# Calls that take an optimizer without stepping it (GradScaler, apex.amp, hooks, checkpoints).
 NON_STEPPING_CALLS = frozenset(
     {"unscale_", "zero_grad", "state_dict", "load_state_dict", "add_param_group", "scale", "backward",
-     "clip_grad_norm_", "clip_grad_value_", "get_last_lr", "register_step_pre_hook", "register_step_post_hook"}
+     "clip_grad_norm_", "clip_grad_value_", "get_last_lr", "register_step_pre_hook", "register_step_post_hook",
+     "master_params", "scale_loss", "initialize"}
 )
 # Callees whose name says they run (part of) an epoch of training.
-TRAINING_CALL = re.compile(r"train|fit|epoch", re.I)
-NOT_TRAINING_CALL = re.compile(r"^set_|sampler|eval|valid|test|save|log|print|plot|checkpoint|report|summary|visuali|metric|dump|load|infer|predict|build|create|make|get_|setup|init", re.I)
+TRAINING_CALL = re.compile(r"(^|_)(train|fit)(_|$)|^(train|fit)|epoch", re.I)
+# `model.train()` / `model.eval()` switch an nn.Module's mode; they train nothing.
+MODULE_MODE_SWITCHES = frozenset({"train", "eval", "requires_grad_"})
+RUNS_TRAINING = re.compile(r"trainer|engine|runner|learner|solver|agent|fabric|accelerator", re.I)
+NOT_TRAINING_CALL = re.compile(r"^set_|sampler|pretrain|^is_|eval|valid|test|save|log|print|plot|checkpoint|report|summary|visuali|metric|dump|load|infer|predict|build|create|make|get_|setup|init", re.I)

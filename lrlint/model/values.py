@@ -157,10 +157,16 @@ def single(obj: Tracked, guards: FrozenSet[Guard] = frozenset()) -> Options:
 
 
 def merge_values(first: Value, second: Value, first_guard: Optional[Guard], second_guard: Optional[Guard]) -> Value:
-    """The value of a name after an if/else whose branches bound it to ``first``/``second``."""
+    """The value of a name after an if/else whose branches bound it to ``first``/``second``.
+
+    Shapes that agree merge structurally; otherwise no tracked object may be lost: they are
+    kept together in a container (an early ``return optimizer`` beside ``return [opt], [sched]``).
+    """
     if first is second:
         return first
-    if isinstance(first, Options) or isinstance(second, Options):
+    if first is None or second is None or isinstance(first, Options) and isinstance(second, Options):
+        if not isinstance(first, (Options, type(None))) or not isinstance(second, (Options, type(None))):
+            return first if first is not None else second
         merged: List[Tuple[Tracked, FrozenSet[Guard]]] = []
         for value, guard in ((first, first_guard), (second, second_guard)):
             if isinstance(value, Options):
@@ -169,7 +175,19 @@ def merge_values(first: Value, second: Value, first_guard: Optional[Guard], seco
         return Options(tuple(merged))
     if isinstance(first, Each) and isinstance(second, Each):
         return Each(first.objs | second.objs)
-    return first if first is not None else second
+    if isinstance(first, Tup) and isinstance(second, Tup) and len(first.items) == len(second.items):
+        return Tup(tuple(merge_values(a, b, first_guard, second_guard) for a, b in zip(first.items, second.items)))
+    if isinstance(first, Container) and isinstance(second, Container):
+        merged_container = Container(set(first.elements) | set(second.elements))
+        for key in first.entries.keys() | second.entries.keys():
+            merged_container.entries[key] = merge_values(
+                first.entries.get(key), second.entries.get(key), first_guard, second_guard
+            )
+        return merged_container
+    held = tracked_in(first) + tracked_in(second)
+    if held and tracked_in(first) and tracked_in(second):
+        return Container(set(held))
+    return first if tracked_in(first) or not tracked_in(second) else second
 
 
 # ----------------------------------------------------------------------------------------------

@@ -17,6 +17,8 @@ def scheduler_step_before_optimizer_step(model: TrainingLoopModel) -> Iterator[F
             continue
         if len(step.positional_args) > 1:  # no LR scheduler's step() takes two arguments
             continue
+        if (step.positional_args or step.keyword("epoch")) and not all(t.torch_api for t in step.targets):
+            continue  # step(epoch) on a class we cannot see sets its position; it skips nothing
         if _skips_first_iteration(step, loop):
             continue
         optimizers = driven_optimizers(model, step)

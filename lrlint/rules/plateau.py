@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from typing import Iterator
 
-from ..model import Step, TrainingLoopModel
+from ..model import Condition, Step, TrainingLoopModel
 from . import Finding, rule
+
+
+_OTHER_SCHEDULER = re.compile(r"\b\w*(LR|Scheduler)\b|WarmRestarts")
+_PLATEAU = re.compile(r"Plateau")
+
+
+def _rules_out_plateau(condition: Condition, scheduler: str) -> bool:
+    """`if isinstance(scheduler, OneCycleLR):` / `if not isinstance(scheduler, ReduceLROnPlateau):`."""
+    if scheduler not in condition.names:
+        return False
+    if condition.positive:
+        return bool(_OTHER_SCHEDULER.search(condition.text)) and not _PLATEAU.search(condition.text)
+    return bool(_PLATEAU.search(condition.text))
 
 
 def _without_metric(step: Step) -> bool:
@@ -34,5 +48,8 @@ def _lightning_overrides(model: TrainingLoopModel) -> Iterator[Finding]:
         if not uses_plateau:
             continue
         for step in model.scheduler_steps():
-            if override.scheduler in step.targets and _without_metric(step):
-                yield Finding("LR005", step.node, {"scheduler": step.receiver})
+            if override.scheduler not in step.targets or not _without_metric(step):
+                continue
+            if any(_rules_out_plateau(condition, step.receiver) for condition in step.conditions):
+                continue
+            yield Finding("LR005", step.node, {"scheduler": step.receiver})
