@@ -92,8 +92,8 @@ for epoch in range(10):
         severity="error",
         side="both",
         summary="The scheduler steps before the optimizer it drives, so the first learning rate of the schedule is skipped.",
-        message="`{scheduler}.step()` runs before `{optimizer}.step()` in the same iteration; "
-        "the first learning rate of the schedule is skipped. Call it after `{optimizer}.step()`",
+        message="`{scheduler}.step()` runs before {optimizer_step} in the same iteration; "
+        "the first learning rate of the schedule is skipped. Call it after the optimizer step",
         doc="""## What it does
 Checks that, within one training iteration, `scheduler.step()` comes after the `step()` of the
 optimizer it drives (`optimizer.step()`, `optimizer.step(closure)` or `scaler.step(optimizer)`).

@@ -31,9 +31,8 @@ def scheduler_step_before_optimizer_step(model: TrainingLoopModel) -> Iterator[F
         ]
         if later:
             first = min(later, key=lambda event: event.seq)
-            yield Finding(
-                "LR001", step.node, {"scheduler": step.receiver, "optimizer": _optimizer_label(first, optimizers)}
-            )
+            fields = {"scheduler": step.receiver, "optimizer_step": _describe(model, first, optimizers)}
+            yield Finding("LR001", step.node, fields)
 
 
 def _order_matters(target) -> bool:
@@ -48,14 +47,16 @@ def _skips_first_iteration(step: Step, loop: Loop) -> bool:
     )
 
 
-def _optimizer_label(event, optimizers) -> str:
+def _describe(model: TrainingLoopModel, event, optimizers) -> str:
+    """How the message names the optimizer step: `optimizer.step()`, `scaler.step(opt)`, a helper."""
     if isinstance(event, Step):
-        return event.receiver
+        if event.via_scaler:
+            return f"`{_short(model.text(event.node))}`"
+        return f"`{event.receiver}.step()`"
     assert isinstance(event, OpaqueCall)
-    for obj in event.passed:
-        if optimizers is None or obj in optimizers:
-            if obj.role.value == "optimizer":
-                return obj.label
-    if optimizers:
-        return sorted(obj.label for obj in optimizers)[0]
-    return "optimizer"
+    return f"`{_short(event.callee)}(...)`, which runs the optimizer steps"
+
+
+def _short(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
