@@ -38,7 +38,7 @@ def train(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def _lr001(path: str = "src/train.py", line: int = 6) -> Diagnostic:
-    message = RULES["LR001"].format(scheduler="scheduler", optimizer="optimizer")
+    message = RULES["LR001"].format(scheduler="scheduler", optimizer_step="`optimizer.step()`")
     return Diagnostic("LR001", message, path, line, 9, line, 25)
 
 
