@@ -968,6 +968,18 @@ for epoch in range(epochs):
         optimizer.step()
 """)
 
+case("scheduler_only_saved_and_logged", ["LR004"], """
+import torch
+from utils import save_checkpoint, log_lr
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=10)
+for epoch in range(30):
+    for x, y in loader:
+        optimizer.zero_grad(); criterion(model(x), y).backward(); optimizer.step()
+    log_lr(scheduler, epoch)
+    save_checkpoint(model, optimizer, scheduler, f"ckpt_{epoch}.pt")
+""")
+
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_case(name):

@@ -975,7 +975,7 @@ class Interpreter:
         passed_values = list(args) + list(kwargs.values())
         passed = tracked_in(Tup(tuple(passed_values)))
         last = callee.rsplit(".", 1)[-1]
-        if last not in known.HARMLESS_CALLS:
+        if last not in known.HARMLESS_CALLS and not known.NON_STEPPING_CONSUMER.search(last):
             for value in passed_values:
                 self.escape(value, f"passed to {callee}()")
                 if isinstance(value, Instance):

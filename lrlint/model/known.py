@@ -166,6 +166,12 @@ EPOCH_WORDS = re.compile(r"epoch", re.I)
 LOADER_WORDS = re.compile(r"loader|^dl$|_dl$|^dl_|batches|data_?iter|train_?data$|dataset", re.I)
 EPOCH_TARGETS = re.compile(r"^(epoch|ep|epoch_?(idx|id|num|i|no)?|i_?epoch|cur_?epoch|current_epoch|n_?epoch|e_?idx)$", re.I)
 BATCH_TARGETS = re.compile(r"batch|^(x|y|xb|yb|inputs?|targets?|labels?|images?|imgs?|data|sample|samples|features|tokens)$|^(it|itr|iteration|step|global_step|i_?batch|batch_?(idx|i|id|num|no))$", re.I)
+# Callees that read or save what they are given but never step it: handing a scheduler to them
+# is no escape (a scheduler only saved and logged is still never stepped).
+NON_STEPPING_CONSUMER = re.compile(
+    r"save|load|log|print|plot|checkpoint|summar|report|visuali|dump|write|record|wandb|tensorboard|mlflow|deepcopy|copy$",
+    re.I,
+)
 # Calls that take an optimizer without stepping it (GradScaler, apex.amp, hooks, checkpoints).
 NON_STEPPING_CALLS = frozenset(
     {"unscale_", "zero_grad", "state_dict", "load_state_dict", "add_param_group", "scale", "backward",
