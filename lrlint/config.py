@@ -90,7 +90,8 @@ def load_settings(
     if config is not None:
         path = Path(config)
         data = _read_toml(path)
-        if path.name == "pyproject.toml":
+        # Any file named by --config may be pyproject-shaped ([tool.lrlint]) or bare (lrlint.toml).
+        if path.name == "pyproject.toml" or isinstance(data.get("tool"), dict):
             return _from_pyproject(data, path)
         return parse_table(data, path, label="")
     found = find_config(start)
