@@ -285,7 +285,7 @@ def test_settings_relpath(tmp_path: Path) -> None:
 def test_config_option_accepts_a_pyproject_shaped_file_of_any_name(tmp_path: Path) -> None:
     config = tmp_path / "ci-lrlint.toml"
     config.write_text('[tool.lrlint]\nignore = ["LR003"]\n', encoding="utf-8")
-    assert "LR003" in load_settings(config, cwd=tmp_path).layer().ignore
+    assert "LR003" in load_settings(config, cwd=tmp_path).layer.ignore
     config.write_text('[tool.lrlint]\nselct = ["LR001"]\n', encoding="utf-8")
     with pytest.raises(ConfigError, match=r"ci-lrlint.toml: \[tool.lrlint\] unknown key 'selct'"):
         load_settings(config, cwd=tmp_path)
