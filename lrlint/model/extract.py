@@ -952,14 +952,20 @@ class Interpreter:
                 return True
         return False
 
+    def where_now(self) -> Dict[str, object]:
+        """The fields every event shares: when it happens and inside which loops and branches."""
+        return {
+            "seq": self.next_seq(),
+            "loops": self.loop_stack(),
+            "conditions": tuple(self.conditions),
+            "classes": self.current_classes(),
+        }
+
     def add_step(self, node, role, targets, each, receiver, method, via_scaler) -> None:
         self.model.steps.append(
             Step(
-                seq=self.next_seq(),
                 node=node,
-                loops=self.loop_stack(),
-                conditions=tuple(self.conditions),
-                classes=self.current_classes(),
+                **self.where_now(),
                 role=role,
                 targets=targets,
                 each=each,
@@ -984,11 +990,8 @@ class Interpreter:
         if passed or trains:
             self.model.calls.append(
                 OpaqueCall(
-                    seq=self.next_seq(),
                     node=node,
-                    loops=self.loop_stack(),
-                    conditions=tuple(self.conditions),
-                    classes=self.current_classes(),
+                    **self.where_now(),
                     callee=callee,
                     passed=passed,
                     trains=trains,
