@@ -120,6 +120,7 @@ class Condition:
     loop: Optional[Loop]  # the innermost loop when the branch was entered
     names: FrozenSet[str]
     modulo: bool  # `(i + 1) % accum == 0`: accumulation-style, not a first-iteration guard
+    compound: bool = False  # `a or b` / `a and b`
 
 
 @dataclass(eq=False)

@@ -428,7 +428,15 @@ class Interpreter:
         if names is None:
             names = self.condition_names[id(test)] = frozenset(n.value for n in names_in(test))
         self.conditions.append(
-            Condition(test, text, positive, (self.loop_stack() or (None,))[-1], names, "%" in text)
+            Condition(
+                test,
+                text,
+                positive,
+                (self.loop_stack() or (None,))[-1],
+                names,
+                modulo="%" in text,
+                compound=isinstance(test, cst.BooleanOperation),
+            )
         )
         for name, (inside, outside) in narrowed.items():
             value = inside if in_body else outside
@@ -482,8 +490,7 @@ class Interpreter:
 
     @staticmethod
     def rebuild(value: Value, objects: List[Tracked]) -> Value:
-        if not objects:
-            return None
+        """``value`` narrowed to ``objects``; empty when the branch cannot hold any of them."""
         if isinstance(value, Each):
             return Each(frozenset(objects))
         assert isinstance(value, Options)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from enum import Enum
 from typing import FrozenSet, Iterable, List, Optional, Union
 
@@ -65,6 +66,8 @@ def cadence(model: TrainingLoopModel, step: Step) -> Optional[Cadence]:
     loop = step.loop
     if loop is None:
         return None
+    if only_on_last_iteration(step, loop):
+        return Cadence.PER_EPOCH
     optimizers = driven_optimizers(model, step)
     in_iteration = [s for s in optimizer_steps_of(model, optimizers) if s.in_iteration_of(loop)]
     if any(s.loop is loop for s in in_iteration):
@@ -80,6 +83,20 @@ def cadence(model: TrainingLoopModel, step: Step) -> Optional[Cadence]:
     if "epoch" in names.lower():
         return Cadence.PER_EPOCH
     return None
+
+
+_LAST_ITERATION = re.compile(r"==len\(|len\([^)]*\)(-1)?==|is_?last|last_?(batch|step|iter)", re.I)
+
+
+def only_on_last_iteration(step: Step, loop: Loop) -> bool:
+    """`if batch_idx == len(loader) - 1: scheduler.step()` runs once per pass over the loader."""
+    return any(
+        condition.positive
+        and not condition.modulo
+        and not condition.compound
+        and _LAST_ITERATION.search(condition.text)
+        for condition in step.conditions_within(loop)
+    )
 
 
 def in_epoch_loop(loop: Loop) -> bool:
