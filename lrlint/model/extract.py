@@ -44,6 +44,7 @@ from .values import (
     Guard,
     Instance,
     Items,
+    Multi,
     Options,
     QName,
     Tup,
@@ -345,7 +346,7 @@ class Interpreter:
                 if isinstance(element.slice, cst.Index):
                     self.eval(element.slice.value, env)
             if isinstance(holder, Container):
-                holder.elements.update(tracked_in(value))
+                holder.add(value)
                 key = self.literal_key(target)
                 if key is not None:
                     holder.entries[key] = value
@@ -513,7 +514,7 @@ class Interpreter:
         iterable = self.eval(node.iter, env)
         element = element_of(iterable)
         kind = self.loop_kind(node.target, node.iter, env)
-        self.enter_loop(node, kind, node.target, over_objects=bool(tracked_in(element)))
+        self.enter_loop(node, kind, node.target, over_objects=_over_objects(element))
         self.assign(node.target, element, None, env)
         self.exec_body(node, env)
         self.exit_loop()
@@ -671,7 +672,7 @@ class Interpreter:
                 return Tup(items)
             container = Container()
             for item in items:
-                container.elements.update(tracked_in(item))
+                container.add(item)
             return container
         if isinstance(node, cst.Dict):
             return self.eval_dict(node, env)
@@ -752,14 +753,28 @@ class Interpreter:
         if isinstance(base, Instance):
             return self.instance_attribute(base, attr, node)
         if isinstance(base, ClassInfo):
-            found = base.find_method(attr)
-            if found:
-                return Func(found[0], found[1].env, owner=found[1])
-            return base.env.values.get(attr)
+            return self.class_attribute(base, attr)
+        if isinstance(base, Multi):
+            values = tuple(self.attribute_of(value, attr, node) for value in base.values)
+            return Multi(values) if any(v is not None for v in values) else None
         if isinstance(base, Options) and attr == "optimizer":
             drives = [opt for obj in base.objects() for opt in (obj.optimizers or ())]
             return Options(tuple((opt, frozenset()) for opt in drives)) if drives else None
         return None
+
+    def attribute_of(self, value: Value, attr: str, node: cst.CSTNode) -> Value:
+        if isinstance(value, Instance):
+            return self.instance_attribute(value, attr, node)
+        if isinstance(value, ClassInfo):
+            return self.class_attribute(value, attr)
+        return None
+
+    @staticmethod
+    def class_attribute(cls: ClassInfo, attr: str) -> Value:
+        found = cls.find_method(attr)
+        if found:
+            return Func(found[0], found[1].env, owner=found[1])
+        return cls.env.values.get(attr)
 
     def instance_attribute(self, instance: Instance, attr: str, node: cst.CSTNode) -> Value:
         if attr in instance.attrs:
@@ -813,12 +828,11 @@ class Interpreter:
             if isinstance(element, cst.DictElement):
                 self.eval(element.key, env)
                 value = self.eval(element.value, env)
-                container.elements.update(tracked_in(value))
+                container.add(value)
                 if isinstance(element.key, cst.SimpleString) and isinstance(element.key.evaluated_value, str):
                     container.entries[element.key.evaluated_value] = value
             else:
-                value = self.eval(element.value, env)
-                container.elements.update(tracked_in(value))
+                container.add(self.eval(element.value, env))
         return container
 
     def eval_comprehension(self, node: cst.BaseExpression, env: Env) -> Container:
@@ -828,7 +842,7 @@ class Interpreter:
         while comp is not None:
             element = element_of(self.eval(comp.iter, inner_env))
             kind = self.loop_kind(comp.target, comp.iter, inner_env)
-            self.enter_loop(comp, kind, comp.target, over_objects=bool(tracked_in(element)))
+            self.enter_loop(comp, kind, comp.target, over_objects=_over_objects(element))
             entered += 1
             self.assign(comp.target, element, None, inner_env)
             for condition in comp.ifs:
@@ -837,9 +851,9 @@ class Interpreter:
         container = Container()
         if isinstance(node, cst.DictComp):
             self.eval(node.key, inner_env)
-            container.elements.update(tracked_in(self.eval(node.value, inner_env)))
+            container.add(self.eval(node.value, inner_env))
         else:
-            container.elements.update(tracked_in(self.eval(node.elt, inner_env)))
+            container.add(self.eval(node.elt, inner_env))
         for _ in range(entered):
             self.exit_loop()
         return container
@@ -849,22 +863,34 @@ class Interpreter:
     def eval_call(self, node: cst.Call, env: Env) -> Value:
         self.tick()
         func = node.func
-        if isinstance(func, cst.Attribute) and func.attr.value == "lr_schedulers":
-            self.model.fetches_lr_schedulers |= self.current_classes()
-        if isinstance(func, cst.Attribute):
-            receiver = self.eval(func.value, env)
-            method = func.attr.value
-            callee: Value = None
-            if isinstance(receiver, QName):
-                callee = QName(f"{receiver.name}.{method}")
-            elif isinstance(receiver, (Instance, ClassInfo)):
-                callee = self.eval_attribute(func, env) if isinstance(receiver, ClassInfo) else self.instance_attribute(receiver, method, func)
-            args, kwargs = self.eval_args(node, env)
-            if callee is None:
-                return self.method_call(node, receiver, method, args, kwargs, env)
-        else:
+        if not isinstance(func, cst.Attribute):
             callee = self.eval(func, env)
             args, kwargs = self.eval_args(node, env)
+            return self.call_value(node, callee, args, kwargs, env)
+        if func.attr.value == "lr_schedulers":
+            self.model.fetches_lr_schedulers |= self.current_classes()
+        receiver = self.eval(func.value, env)
+        args, kwargs = self.eval_args(node, env)
+        if isinstance(receiver, Multi):  # `for cb in callbacks: cb.on_batch_end(...)`
+            own = [value for value in receiver.values if isinstance(value, (Instance, Func))]
+            for value in own:
+                self.call_method(node, value, func.attr.value, args, kwargs, env)
+            tracked = tuple(obj for value in receiver.values for obj in tracked_in(value))
+            if tracked:
+                self.call_method(node, Each(frozenset(tracked)), func.attr.value, args, kwargs, env)
+            return None
+        return self.call_method(node, receiver, func.attr.value, args, kwargs, env)
+
+    def call_method(self, node: cst.Call, receiver: Value, method: str, args, kwargs, env: Env) -> Value:
+        callee: Value = None
+        if isinstance(receiver, QName):
+            callee = QName(f"{receiver.name}.{method}")
+        elif isinstance(receiver, ClassInfo):
+            callee = self.class_attribute(receiver, method)
+        elif isinstance(receiver, Instance):
+            callee = self.instance_attribute(receiver, method, node.func)
+        if callee is None:
+            return self.method_call(node, receiver, method, args, kwargs, env)
         return self.call_value(node, callee, args, kwargs, env)
 
     def eval_args(self, node: cst.Call, env: Env) -> Tuple[List[Value], Dict[str, Value]]:
@@ -908,7 +934,7 @@ class Interpreter:
         if isinstance(receiver, Container):
             if method in ("append", "add", "insert", "extend", "update", "setdefault"):
                 for value in list(args) + list(kwargs.values()):
-                    receiver.elements.update(tracked_in(value))
+                    receiver.add(value)
                 return None
             if method in ("values", "copy"):
                 return receiver
@@ -934,6 +960,8 @@ class Interpreter:
         each = False
         if isinstance(receiver, Each):
             targets, each = tuple(receiver.objs), True
+        elif isinstance(receiver, Multi):
+            targets, each = tracked_in(receiver), True
         elif isinstance(receiver, (Options, Container)):
             targets = tracked_in(self.visible(receiver))
             each = isinstance(receiver, Container)
@@ -1207,6 +1235,11 @@ class Interpreter:
 
 
 # ----------------------------------------------------------------------------------------------
+
+def _over_objects(element: Value) -> bool:
+    """A loop over optimizers, schedulers or callbacks is bookkeeping, not a training loop."""
+    return isinstance(element, Multi) or bool(tracked_in(element))
+
 
 def _literal_number(expr: cst.BaseExpression, env: Env, depth: int = 0) -> Optional[float]:
     if isinstance(expr, (cst.Integer, cst.Float)):

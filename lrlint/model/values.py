@@ -47,6 +47,19 @@ class Container:
 
     elements: Set[Tracked] = field(default_factory=set)
     entries: Dict[str, "Value"] = field(default_factory=dict)  # literal string keys of a dict
+    others: List["Value"] = field(default_factory=list)  # the file's own objects (callbacks, ...)
+
+    def add(self, value: "Value") -> None:
+        self.elements.update(tracked_in(value))
+        if isinstance(value, (Instance, Func)) and not any(other is value for other in self.others):
+            self.others.append(value)
+
+
+@dataclass(frozen=True)
+class Multi:
+    """Each of several values, one per iteration (`for cb in callbacks:`): calls reach all."""
+
+    values: Tuple["Value", ...]
 
 
 @dataclass(frozen=True)
@@ -118,7 +131,7 @@ class Func:
 
 MISSING = object()  # an attribute that was not set (for undoing writes)
 
-Value = Union[None, QName, Options, Each, Container, Tup, Enumerated, Zipped, Items, ClassInfo, Instance, Func]
+Value = Union[None, QName, Options, Each, Container, Multi, Tup, Enumerated, Zipped, Items, ClassInfo, Instance, Func]
 
 
 def tracked_in(value: Value) -> Tuple[Tracked, ...]:
@@ -140,6 +153,9 @@ def _collect(value: Value, found: List[Tracked], seen: Set[int]) -> None:
         found.extend(value.elements)
         for entry in value.entries.values():
             _collect(entry, found, seen)
+    elif isinstance(value, Multi):
+        for inner in value.values:
+            _collect(inner, found, seen)
     elif isinstance(value, Tup):
         for item in value.items:
             _collect(item, found, seen)
@@ -179,6 +195,8 @@ def merge_values(first: Value, second: Value, first_guard: Optional[Guard], seco
         return Tup(tuple(merge_values(a, b, first_guard, second_guard) for a, b in zip(first.items, second.items)))
     if isinstance(first, Container) and isinstance(second, Container):
         merged_container = Container(set(first.elements) | set(second.elements))
+        for other in first.others + second.others:
+            merged_container.add(other)
         for key in first.entries.keys() | second.entries.keys():
             merged_container.entries[key] = merge_values(
                 first.entries.get(key), second.entries.get(key), first_guard, second_guard
@@ -257,10 +275,17 @@ class Frame:
 def element_of(iterable: Value) -> Value:
     """The loop variable's value when iterating ``iterable``."""
     if isinstance(iterable, Container):
-        return Each(frozenset(iterable.elements)) if iterable.elements else None
+        each = Each(frozenset(iterable.elements)) if iterable.elements else None
+        if iterable.others:
+            return Multi(tuple(iterable.others) + ((each,) if each else ()))
+        return each
     if isinstance(iterable, Tup):
         objs = frozenset(tracked_in(iterable))
-        return Each(objs) if objs else None
+        own = tuple(item for item in iterable.items if isinstance(item, (Instance, Func)))
+        each = Each(objs) if objs else None
+        if own:
+            return Multi(own + ((each,) if each else ()))
+        return each
     if isinstance(iterable, Each):
         return iterable
     if isinstance(iterable, Options):
