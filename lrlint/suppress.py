@@ -15,7 +15,7 @@ _FILE_NOQA = re.compile(
     rf"^[ \t]*#[ \t]*lrlint[ \t]*:[ \t]*noqa(?::[ \t]*(?P<codes>(?:{_CODE_LIST})(?:[ \t]*,[ \t]*(?:{_CODE_LIST}))*))?[ \t]*$",
     re.I | re.M,
 )
-# String literals on one line, so that "# noqa" inside a string does not count.
+# String literals on one line, so that a noqa marker inside a string does not count.
 _STRING_LITERAL = re.compile(r"""(?:[rbuf]{0,2})("([^"\\]|\\.)*"|'([^'\\]|\\.)*')""", re.I)
 
 ALL: FrozenSet[str] = frozenset({"*"})
