@@ -980,6 +980,54 @@ for epoch in range(30):
     save_checkpoint(model, optimizer, scheduler, f"ckpt_{epoch}.pt")
 """)
 
+case("builder_parameters_judged_by_the_callers_arguments", [], """
+import math
+import torch
+from torch.optim.lr_scheduler import LambdaLR
+def make_cosine_schedule(optimizer, num_warmup_steps, num_training_steps):
+    def lr_lambda(step):
+        if step < num_warmup_steps:
+            return step / max(1, num_warmup_steps)
+        progress = (step - num_warmup_steps) / max(1, num_training_steps - num_warmup_steps)
+        return 0.5 * (1.0 + math.cos(math.pi * progress))
+    return LambdaLR(optimizer, lr_lambda)
+def train(model, loader, epochs=10, warmup_epochs=2):
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    scheduler = make_cosine_schedule(optimizer, warmup_epochs, epochs)
+    for epoch in range(epochs):
+        for x in loader:
+            optimizer.zero_grad()
+            model(x).sum().backward()
+            optimizer.step()
+        scheduler.step()
+""")
+case("scheduler_on_a_dummy_optimizer_for_a_plot", [], """
+import torch
+import matplotlib.pyplot as plt
+p = torch.nn.Parameter(torch.empty(4, 4))
+preview = torch.optim.lr_scheduler.LambdaLR(torch.optim.Adam([p], lr=1e-3), lambda it: min(1.0, it / 100))
+plt.plot([preview.lr_lambdas[0](it) for it in range(2000)])
+def main(trainer, model):
+    trainer.fit(model)
+""")
+case("guard_shared_with_the_optimizer_step", ["LR001"], """
+import torch
+warm_optimizer = torch.optim.Adam(model.head.parameters(), lr=1e-3)
+joint_optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
+joint_scheduler = torch.optim.lr_scheduler.StepLR(joint_optimizer, step_size=5, gamma=0.2)
+def train(model, dataloader, optimizer):
+    for x in dataloader:
+        optimizer.zero_grad()
+        model(x).sum().backward()
+        optimizer.step()
+for epoch in range(100):
+    if epoch < 5:
+        train(model, loader, warm_optimizer)
+    else:
+        joint_scheduler.step()
+        train(model, loader, joint_optimizer)
+""")
+
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_case(name):

@@ -138,6 +138,14 @@ class Event:
     def in_iteration_of(self, loop: Loop) -> bool:
         return any(own is loop for own in self.loops)
 
+    def excludes(self, other: "Event") -> bool:
+        """Whether the two events sit in opposite branches of one `if` (never both run)."""
+        return any(
+            mine.test is theirs.test and mine.positive != theirs.positive
+            for mine in self.conditions
+            for theirs in other.conditions
+        )
+
     def conditions_within(self, loop: Optional[Loop]) -> Iterator[Condition]:
         """The conditions entered inside ``loop``'s body (or anywhere, for None)."""
         inside = loop is None

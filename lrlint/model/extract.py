@@ -637,6 +637,14 @@ class Interpreter:
                 elif isinstance(node, cst.Name):
                     if node.value[:1].isupper() and not node.value.isupper():
                         continue  # a class name (yaml.SafeLoader), not a count
+                    argument = env.lookup_argument(node.value)
+                    if argument is not None:
+                        # A builder's `num_training_steps` parameter counts whatever the caller
+                        # passed: judge the argument, not the parameter's name.
+                        if id(argument) not in seen:
+                            seen.add(id(argument))
+                            following.append(argument)
+                        continue
                     yield node.value, False
                     defined = env.lookup_expr(node.value)
                     if defined is not None and id(defined) not in seen:
@@ -1130,6 +1138,8 @@ class Interpreter:
         name = definition.name.value if isinstance(definition, cst.FunctionDef) else "<lambda>"
         frame = Frame(name, definition, env, func.owner, is_root=as_root)
         self.bind_parameters(definition, env, args, kwargs, bound, as_root)
+        if node is not None:
+            self.bind_argument_expressions(definition, env, node, bound is not None)
         self.frames.append(frame)
         saved_loops, saved_conditions = self.loops, self.conditions
         if as_root:
@@ -1180,6 +1190,24 @@ class Interpreter:
         for star in (params.star_arg, params.star_kwarg):
             if isinstance(star, cst.Param):
                 env.values[star.name.value] = None
+
+    @staticmethod
+    def bind_argument_expressions(definition, env: Env, node: cst.Call, has_self: bool) -> None:
+        """Remember what each parameter was written as at the call site (for horizon signals)."""
+        if isinstance(definition, cst.Lambda):
+            return
+        params = list(definition.params.posonly_params) + list(definition.params.params)
+        if has_self and params and not is_static(definition):
+            params = params[1:]
+        names = {param.name.value for param in params + list(definition.params.kwonly_params)}
+        positional = [arg for arg in node.args if arg.keyword is None]
+        for param, arg in zip(params, positional):
+            if arg.star:
+                break
+            env.arguments[param.name.value] = arg.value
+        for arg in node.args:
+            if arg.keyword is not None and arg.keyword.value in names:
+                env.arguments[arg.keyword.value] = arg.value
 
     def root_parameter(self, env: Env, name: str) -> Value:
         role = role_from_name(name)

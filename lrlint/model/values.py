@@ -221,6 +221,8 @@ class Env:
         self.is_class = is_class
         self.values: Dict[str, Value] = {}
         self.exprs: Dict[str, cst.BaseExpression] = {}
+        # Parameters of an inlined call: the argument expression written at the call site.
+        self.arguments: Dict[str, cst.BaseExpression] = {}
         self.globals: Set[str] = set()
         self.star_imports: List[str] = []
 
@@ -236,10 +238,23 @@ class Env:
         return None, None
 
     def lookup_expr(self, name: str) -> Optional[cst.BaseExpression]:
+        """What defined ``name``: its assigned expression, or the argument bound to a parameter."""
         env: Optional[Env] = self
         while env is not None:
             if name in env.exprs:
                 return env.exprs[name]
+            if name in env.arguments:
+                return env.arguments[name]
+            env = env.parent
+        return None
+
+    def lookup_argument(self, name: str) -> Optional[cst.BaseExpression]:
+        env: Optional[Env] = self
+        while env is not None:
+            if name in env.exprs or name in env.values and name not in env.arguments:
+                return None  # rebound locally: no longer the argument
+            if name in env.arguments:
+                return env.arguments[name]
             env = env.parent
         return None
 

@@ -19,11 +19,9 @@ def scheduler_step_before_optimizer_step(model: TrainingLoopModel) -> Iterator[F
             continue
         if (step.positional_args or step.keyword("epoch")) and not all(t.torch_api for t in step.targets):
             continue  # step(epoch) on a class we cannot see sets its position; it skips nothing
-        if _skips_first_iteration(step, loop):
-            continue
         optimizers = driven_optimizers(model, step)
-        steps = [s for s in optimizer_steps_of(model, optimizers) if s.in_iteration_of(loop)]
-        calls = [c for c in model.calls if c.in_iteration_of(loop)]
+        steps = [s for s in optimizer_steps_of(model, optimizers) if _same_iteration(s, step, loop)]
+        calls = [c for c in model.calls if _same_iteration(c, step, loop)]
         if any(s.seq < step.seq for s in steps) or any(c.seq < step.seq and may_train(c, optimizers) for c in calls):
             continue
         later = [s for s in steps if s.seq > step.seq] + [
@@ -31,8 +29,14 @@ def scheduler_step_before_optimizer_step(model: TrainingLoopModel) -> Iterator[F
         ]
         if later:
             first = min(later, key=lambda event: event.seq)
+            if _skips_first_iteration(step, loop, first):
+                continue
             fields = {"scheduler": step.receiver, "optimizer_step": _describe(model, first, optimizers)}
             yield Finding("LR001", step.node, fields)
+
+
+def _same_iteration(event, step: Step, loop: Loop) -> bool:
+    return event.in_iteration_of(loop) and not event.excludes(step)
 
 
 def _order_matters(target) -> bool:
@@ -40,10 +44,12 @@ def _order_matters(target) -> bool:
     return not target.needs_metric and not target.is_timm
 
 
-def _skips_first_iteration(step: Step, loop: Loop) -> bool:
-    """`if epoch > 0: scheduler.step()` at the top of the loop is the documented workaround."""
+def _skips_first_iteration(step: Step, loop: Loop, optimizer_step) -> bool:
+    """`if epoch > 0: scheduler.step()` at the top of the loop is the documented workaround,
+    unless the same guard also holds back the optimizer step that follows."""
     return any(
-        condition.names & loop.targets and not condition.modulo for condition in step.conditions_within(loop)
+        condition.names & loop.targets and not condition.modulo and condition not in optimizer_step.conditions
+        for condition in step.conditions_within(loop)
     )
 
 

@@ -49,8 +49,10 @@ def may_train(call: OpaqueCall, optimizers: Optional[FrozenSet[Tracked]]) -> boo
     last = call.callee.rsplit(".", 1)[-1]
     if last in known.NON_STEPPING_CALLS or known.NOT_TRAINING_CALL.search(last):
         return False
-    passes = any(obj.role is Role.OPTIMIZER and (optimizers is None or obj in optimizers) for obj in call.passed)
-    return call.trains or passes
+    passed = [obj for obj in call.passed if obj.role is Role.OPTIMIZER]
+    if passed and optimizers is not None:
+        return any(obj in optimizers for obj in passed)  # it trains the optimizers it is given
+    return call.trains or bool(passed)
 
 
 def surely_trains(call: OpaqueCall, optimizers: Optional[FrozenSet[Tracked]]) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from ..model import RETURNED_TO_LIGHTNING, Role, Tracked, TrainingLoopModel
+from ..model import RETURNED_TO_LIGHTNING, Tracked, TrainingLoopModel
 from . import Finding, rule
 from .queries import may_train
 
@@ -33,11 +33,15 @@ def _reachable_from_outside(model: TrainingLoopModel, obj: Tracked) -> bool:
 
 
 def _training_is_visible(model: TrainingLoopModel, obj: Tracked) -> bool:
-    """Only a file that visibly trains can be said to forget its scheduler."""
+    """Only a file that visibly trains with this scheduler's optimizer can be said to forget it."""
     optimizers = obj.optimizers
     if any(optimizers is None or set(step.targets) & optimizers for step in model.optimizer_steps()):
         return True
-    return any(may_train(call, optimizers) for call in model.calls if any(o.role is Role.OPTIMIZER for o in call.passed) or call.trains)
+    if optimizers is None:
+        return any(may_train(call, None) for call in model.calls)
+    # A known optimizer must itself be handed to training code (a scheduler built on a dummy
+    # optimizer just to plot its curve trains nothing).
+    return any(set(call.passed) & optimizers and may_train(call, optimizers) for call in model.calls)
 
 
 def _left_to_lightning_under_manual_optimization(model: TrainingLoopModel, obj: Tracked) -> bool:
