@@ -60,20 +60,44 @@ def _selectors(ctx: click.Context, param: click.Parameter, values: Tuple[str, ..
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.argument("paths", nargs=-1, type=click.Path())
-@click.option("--select", multiple=True, callback=_selectors, metavar="CODES",
-              help="Rules to enable: codes, prefixes (LR00), names or ALL. Replaces the config's.")
-@click.option("--extend-select", multiple=True, callback=_selectors, metavar="CODES",
-              help="Rules to enable in addition to those selected.")
-@click.option("--ignore", multiple=True, callback=_selectors, metavar="CODES",
-              help="Rules to disable, on top of the config's ignore list.")
-@click.option("--output-format", type=click.Choice(OUTPUT_FORMATS), envvar="LRLINT_OUTPUT_FORMAT",
-              show_envvar=True, help="How to print findings (default: concise).")
+@click.option(
+    "--select",
+    multiple=True,
+    callback=_selectors,
+    metavar="CODES",
+    help="Rules to enable: codes, prefixes (LR00), names or ALL. Replaces the config's.",
+)
+@click.option(
+    "--extend-select",
+    multiple=True,
+    callback=_selectors,
+    metavar="CODES",
+    help="Rules to enable in addition to those selected.",
+)
+@click.option(
+    "--ignore",
+    multiple=True,
+    callback=_selectors,
+    metavar="CODES",
+    help="Rules to disable, on top of the config's ignore list.",
+)
+@click.option(
+    "--output-format",
+    type=click.Choice(OUTPUT_FORMATS),
+    envvar="LRLINT_OUTPUT_FORMAT",
+    show_envvar=True,
+    help="How to print findings (default: concise).",
+)
 @click.option("-o", "--output-file", type=click.Path(dir_okay=False), help="Write findings to FILE, not stdout.")
 @click.option("--statistics", is_flag=True, help="Print the number of findings per rule instead of the findings.")
 @click.option("--explain", metavar="CODE", help="Explain a rule (code or name) and exit.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings (errors still exit 2).")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False),
-              help="A pyproject.toml or lrlint.toml to read instead of searching for one.")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False),
+    help="A pyproject.toml or lrlint.toml to read instead of searching for one.",
+)
 @click.option("--isolated", is_flag=True, help="Ignore all configuration files.")
 @click.option("--force-exclude", is_flag=True, help="Apply exclusions to paths named on the command line too.")
 @click.option("-q", "--quiet", is_flag=True, help="Print findings only: no summary, no warnings.")
@@ -130,8 +154,9 @@ def run(options: Options) -> int:
     # Under --force-exclude (pre-commit) an all-excluded batch is normal, not worth a warning.
     if not found.files and not found.errors and not options.quiet and not options.force_exclude:
         click.echo("lrlint: warning: No Python files found under the given path(s)", err=True)
-    results = [lint_file(source.path, _codes_for(source.path, codes, settings), source.display)
-               for source in found.files]
+    results = [
+        lint_file(source.path, _codes_for(source.path, codes, settings), source.display) for source in found.files
+    ]
     for result in results:
         if result.error:
             _error(result.error)
@@ -192,8 +217,20 @@ def explain(code: str, output_format: Optional[str], output_file: Optional[str])
     if rule is None:
         raise click.BadParameter(f"unknown rule code or name '{code}'", param_hint="'--explain'")
     if output_format in ("json", "json-lines"):
-        text = json.dumps({"code": rule.code, "name": rule.name, "severity": rule.severity,
-                           "summary": rule.summary, "url": rule.url, "explanation": rule.doc}, indent=2) + "\n"
+        text = (
+            json.dumps(
+                {
+                    "code": rule.code,
+                    "name": rule.name,
+                    "severity": rule.severity,
+                    "summary": rule.summary,
+                    "url": rule.url,
+                    "explanation": rule.doc,
+                },
+                indent=2,
+            )
+            + "\n"
+        )
     else:
         text = f"# {rule.code} ({rule.name})\n\nSeverity: {rule.severity}\n\n{rule.doc.strip()}\n"
     return EXIT_CLEAN if _write(text, output_file) else EXIT_ERROR

@@ -248,7 +248,5 @@ def _suggest(key: str, known: Sequence[str]) -> str:
 
 
 def _type_name(value: Any) -> str:
-    names = {bool: "a boolean", str: "a string", int: "an integer", float: "a number",
-             list: "a list", dict: "a table"}
+    names = {bool: "a boolean", str: "a string", int: "an integer", float: "a number", list: "a list", dict: "a table"}
     return names.get(type(value), type(value).__name__)
-

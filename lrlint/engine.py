@@ -70,9 +70,7 @@ def _line_and_column(data: bytes, offset: int) -> Tuple[int, int]:
     return line, column
 
 
-def lint_source(
-    source: str, path: str = "<string>", codes: Optional[Collection[str]] = None
-) -> List[Diagnostic]:
+def lint_source(source: str, path: str = "<string>", codes: Optional[Collection[str]] = None) -> List[Diagnostic]:
     """Check Python source text; ``codes`` limits the rules (default: every rule)."""
     enabled = frozenset(RULES) if codes is None else frozenset(codes)
     exempt_file = file_exemptions(source)

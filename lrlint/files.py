@@ -17,9 +17,26 @@ from .globs import PathGlob, any_match, glob_to_regex
 
 # ruff's defaults, less the tools lrlint has nothing to do with. `exclude` replaces this list.
 DEFAULT_EXCLUDE: Tuple[str, ...] = (
-    ".git", ".hg", ".svn", ".bzr", ".venv", "venv", "__pycache__", "build", "dist", "node_modules",
-    ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".eggs", "*.egg-info",
-    ".ipynb_checkpoints", "__pypackages__", "site-packages",
+    ".git",
+    ".hg",
+    ".svn",
+    ".bzr",
+    ".venv",
+    "venv",
+    "__pycache__",
+    "build",
+    "dist",
+    "node_modules",
+    ".tox",
+    ".nox",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".eggs",
+    "*.egg-info",
+    ".ipynb_checkpoints",
+    "__pypackages__",
+    "site-packages",
 )
 SOURCE_SUFFIXES: Tuple[str, ...] = (".py",)
 
@@ -223,8 +240,10 @@ def _display_root(given: str) -> str:
 
 def _walk(top: str, shown: str, excluder: Excluder, errors: List[str]) -> Iterator[Tuple[str, str]]:
     def report(error: OSError) -> None:
-        errors.append(f"{os.path.join(shown, os.path.relpath(error.filename, top)) if error.filename else shown}: "
-                      f"{error.strerror or error}")
+        errors.append(
+            f"{os.path.join(shown, os.path.relpath(error.filename, top)) if error.filename else shown}: "
+            f"{error.strerror or error}"
+        )
 
     for folder, dirs, files in os.walk(top, onerror=report):
         relative_folder = os.path.relpath(folder, top)

@@ -8,9 +8,7 @@ from typing import FrozenSet, List, Optional, Sequence
 from .catalogue import RULES_BY_NAME
 
 _CODE_LIST = r"[A-Za-z]+[0-9]+(?:-[a-z-]+)?|[a-z]+(?:-[a-z]+)+"
-_LINE_NOQA = re.compile(
-    rf"#\s*noqa(?::\s*(?P<codes>(?:{_CODE_LIST})(?:\s*,\s*(?:{_CODE_LIST}))*))?", re.I
-)
+_LINE_NOQA = re.compile(rf"#\s*noqa(?::\s*(?P<codes>(?:{_CODE_LIST})(?:\s*,\s*(?:{_CODE_LIST}))*))?", re.I)
 _FILE_NOQA = re.compile(
     rf"^[ \t]*#[ \t]*lrlint[ \t]*:[ \t]*noqa(?::[ \t]*(?P<codes>(?:{_CODE_LIST})(?:[ \t]*,[ \t]*(?:{_CODE_LIST}))*))?[ \t]*$",
     re.I | re.M,

@@ -65,9 +65,24 @@ def test_version() -> None:
 def test_help_lists_every_option() -> None:
     result = invoke("--help")
     assert result.exit_code == 0
-    for option in ("--select", "--extend-select", "--ignore", "--output-format", "-o, --output-file",
-                   "--statistics", "--explain", "--exit-zero", "--config", "--isolated", "--force-exclude",
-                   "-q, --quiet", "--version", "--fix", "--diff", "LRLINT_OUTPUT_FORMAT"):
+    for option in (
+        "--select",
+        "--extend-select",
+        "--ignore",
+        "--output-format",
+        "-o, --output-file",
+        "--statistics",
+        "--explain",
+        "--exit-zero",
+        "--config",
+        "--isolated",
+        "--force-exclude",
+        "-q, --quiet",
+        "--version",
+        "--fix",
+        "--diff",
+        "LRLINT_OUTPUT_FORMAT",
+    ):
         assert option in result.stdout
 
 
@@ -251,7 +266,9 @@ def test_output_formats(project: Path) -> None:
     assert f"= help: {RULES['LR000'].summary}" in full
     assert json.loads(invoke("--output-format", "json").stdout)[0]["code"] == "LR000"
     assert json.loads(invoke("--output-format", "json-lines").stdout.splitlines()[0])["code"] == "LR000"
-    assert invoke("--output-format", "github").stdout.startswith("::error title=lrlint (LR000),file=bad.py,line=1,col=7,")
+    assert invoke("--output-format", "github").stdout.startswith(
+        "::error title=lrlint (LR000),file=bad.py,line=1,col=7,"
+    )
     sarif = json.loads(invoke("--output-format", "sarif").stdout)
     assert sarif["runs"][0]["results"][0]["ruleId"] == "LR000"
     assert invoke("--output-format", "xml").exit_code == 2
@@ -357,7 +374,9 @@ def test_statistics_order() -> None:
 def test_explain(code: str) -> None:
     result = invoke("--explain", code)
     assert result.exit_code == 0
-    assert result.stdout.startswith("# LR001 (scheduler-step-before-optimizer-step)\n\nSeverity: error\n\n## What it does\n")
+    assert result.stdout.startswith(
+        "# LR001 (scheduler-step-before-optimizer-step)\n\nSeverity: error\n\n## What it does\n"
+    )
     assert "## Use instead:" in result.stdout
 
 

@@ -109,10 +109,28 @@ def test_path_globs(pattern: str, path: str, matches: bool) -> None:
 
 def test_default_excludes(project: Path) -> None:
     _make(
-        project, "a.py", "pkg/b.py", "notes.txt", ".git/x.py", ".hg/x.py", ".svn/x.py", ".venv/x.py",
-        "venv/x.py", "__pycache__/x.py", "build/x.py", "dist/x.py", "node_modules/x.py", ".tox/x.py",
-        ".nox/x.py", ".mypy_cache/x.py", ".pytest_cache/x.py", ".eggs/x.py", "pkg.egg-info/x.py",
-        "pkg/build/x.py", "myenv/pyvenv.cfg", "myenv/lib/x.py",
+        project,
+        "a.py",
+        "pkg/b.py",
+        "notes.txt",
+        ".git/x.py",
+        ".hg/x.py",
+        ".svn/x.py",
+        ".venv/x.py",
+        "venv/x.py",
+        "__pycache__/x.py",
+        "build/x.py",
+        "dist/x.py",
+        "node_modules/x.py",
+        ".tox/x.py",
+        ".nox/x.py",
+        ".mypy_cache/x.py",
+        ".pytest_cache/x.py",
+        ".eggs/x.py",
+        "pkg.egg-info/x.py",
+        "pkg/build/x.py",
+        "myenv/pyvenv.cfg",
+        "myenv/lib/x.py",
     )
     assert _shown() == ["a.py", "pkg/b.py"]
     assert _shown(["."]) == ["a.py", "pkg/b.py"]
@@ -150,7 +168,10 @@ def test_explicit_excluded_path_vs_force_exclude(project: Path) -> None:
     (project / ".gitignore").write_text("gen/\n")
     settings = Settings(root=project)
     assert _shown(["build/x.py", ".venv/lib/y.py", "gen/z.py", "keep.py"], settings) == [
-        ".venv/lib/y.py", "build/x.py", "gen/z.py", "keep.py"
+        ".venv/lib/y.py",
+        "build/x.py",
+        "gen/z.py",
+        "keep.py",
     ]
     assert _shown(["build/x.py", ".venv/lib/y.py", "gen/z.py", "keep.py"], settings, force=True) == ["keep.py"]
     assert _shown(["build"], settings) == ["build/x.py"]  # an explicit folder is walked
@@ -161,7 +182,10 @@ def test_config_exclude_replaces_defaults_extend_exclude_adds(project: Path) -> 
     _make(project, "build/x.py", "legacy/old.py", "src/gen/g.py", "src/a.py", "src/gen.py")
     assert _shown(settings=Settings(root=project, extend_exclude=("legacy", "src/gen"))) == ["src/a.py", "src/gen.py"]
     assert _shown(settings=Settings(root=project, exclude=("legacy",))) == [
-        "build/x.py", "src/a.py", "src/gen.py", "src/gen/g.py"
+        "build/x.py",
+        "src/a.py",
+        "src/gen.py",
+        "src/gen/g.py",
     ]
     assert _shown(settings=Settings(root=project, extend_exclude=("*.py",))) == []
 

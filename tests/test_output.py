@@ -25,8 +25,20 @@ for epoch in range(90):
         optimizer.step()
 \tscheduler.step(val_acc)
 """
-INTERFACE_FIELDS = ["code", "name", "severity", "message", "path", "line", "column",
-                    "end_line", "end_column", "cell", "fix", "url"]
+INTERFACE_FIELDS = [
+    "code",
+    "name",
+    "severity",
+    "message",
+    "path",
+    "line",
+    "column",
+    "end_line",
+    "end_column",
+    "cell",
+    "fix",
+    "url",
+]
 
 
 @pytest.fixture
@@ -211,8 +223,9 @@ def test_sarif_fingerprints_are_stable_and_count_occurrences(train: str, tmp_pat
     assert hashes[3].split(":")[0] != hashes[0].split(":")[0]
     # moving the lines down keeps the hashes
     (tmp_path / "src" / "twice.py").write_text("\n\nscheduler.step()\n    scheduler.step()\nx = 1\n")
-    moved = [Diagnostic(d.code, d.message, d.path, d.line + 2, d.column, d.end_line + 2, d.end_column)
-             for d in diagnostics]
+    moved = [
+        Diagnostic(d.code, d.message, d.path, d.line + 2, d.column, d.end_line + 2, d.end_column) for d in diagnostics
+    ]
     assert [r["partialFingerprints"]["primaryLocationLineHash"] for r in _sarif(moved)["runs"][0]["results"]] == hashes
 
 

@@ -18,7 +18,11 @@ CASES = {}
 def case(name, expected, src):
     CASES[name] = (expected, textwrap.dedent(src))
 
-case("alias_lrs_order", ["LR001"], """
+
+case(
+    "alias_lrs_order",
+    ["LR001"],
+    """
 import torch.optim as optim
 from torch.optim import lr_scheduler as lrs
 opt = optim.AdamW(model.parameters(), lr=1e-3)
@@ -29,8 +33,12 @@ for step, batch in enumerate(train_loader):
     sched.step()
     opt.step()
     opt.zero_grad()
-""")
-case("class_attr_never", ["LR004"], """
+""",
+)
+case(
+    "class_attr_never",
+    ["LR004"],
+    """
 import torch
 class Trainer:
     def __init__(self, model, loader, epochs):
@@ -48,8 +56,12 @@ class Trainer:
     def fit(self):
         for epoch in range(self.epochs):
             self.train_epoch()
-""")
-case("class_attr_ok", [], """
+""",
+)
+case(
+    "class_attr_ok",
+    [],
+    """
 import torch
 class Trainer:
     def __init__(self, model, loader, epochs):
@@ -68,8 +80,12 @@ class Trainer:
         for epoch in range(self.epochs):
             self.train_epoch()
             self.scheduler.step()
-""")
-case("class_attr_onecycle_per_epoch", ["LR002"], """
+""",
+)
+case(
+    "class_attr_onecycle_per_epoch",
+    ["LR002"],
+    """
 import torch
 from torch.optim.lr_scheduler import OneCycleLR
 class Trainer:
@@ -91,8 +107,12 @@ class Trainer:
             self.scheduler.step()
 trainer = Trainer(model, loader, 10)
 trainer.fit()
-""")
-case("builder", ["LR002"], """
+""",
+)
+case(
+    "builder",
+    ["LR002"],
+    """
 import torch
 from transformers import get_linear_schedule_with_warmup
 def build(model, loader, epochs):
@@ -111,8 +131,12 @@ def main():
         scheduler.step()
 if __name__ == "__main__":
     main()
-""")
-case("param_helper_ok", [], """
+""",
+)
+case(
+    "param_helper_ok",
+    [],
+    """
 import torch
 def train(model, loader, optimizer, scheduler):
     for x, y in loader:
@@ -124,8 +148,12 @@ optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
 scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=0.1, total_steps=len(loader) * 5)
 for epoch in range(5):
     train(model, loader, optimizer, scheduler)
-""")
-case("param_helper_bad_order", ["LR001"], """
+""",
+)
+case(
+    "param_helper_bad_order",
+    ["LR001"],
+    """
 import torch
 def train(model, loader, optimizer, scheduler):
     for x, y in loader:
@@ -137,8 +165,12 @@ optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
 scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=0.1, total_steps=len(loader) * 5)
 for epoch in range(5):
     train(model, loader, optimizer, scheduler)
-""")
-case("train_one_epoch_pre11", ["LR001"], """
+""",
+)
+case(
+    "train_one_epoch_pre11",
+    ["LR001"],
+    """
 import torch
 from engine import train_one_epoch, evaluate
 optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
@@ -147,8 +179,12 @@ for epoch in range(90):
     scheduler.step()
     train_one_epoch(model, loader, optimizer, epoch)
     evaluate(model, val_loader)
-""")
-case("train_one_epoch_ok", [], """
+""",
+)
+case(
+    "train_one_epoch_ok",
+    [],
+    """
 import torch
 from engine import train_one_epoch, evaluate
 optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
@@ -157,8 +193,12 @@ for epoch in range(90):
     train_one_epoch(model, loader, optimizer, epoch)
     scheduler.step()
     evaluate(model, val_loader)
-""")
-case("local_train_one_epoch_onecycle", ["LR002"], """
+""",
+)
+case(
+    "local_train_one_epoch_onecycle",
+    ["LR002"],
+    """
 import torch
 def train_one_epoch(model, loader, optimizer):
     model.train()
@@ -172,8 +212,12 @@ scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=0.1, epochs=20
 for epoch in range(20):
     train_one_epoch(model, train_loader, optimizer)
     scheduler.step()
-""")
-case("list_of_schedulers", [], """
+""",
+)
+case(
+    "list_of_schedulers",
+    [],
+    """
 import torch
 opt_g = torch.optim.Adam(G.parameters(), 2e-4)
 opt_d = torch.optim.Adam(D.parameters(), 2e-4)
@@ -184,8 +228,12 @@ for epoch in range(100):
         opt_g.zero_grad(); g_loss(real).backward(); opt_g.step()
     for s in schedulers:
         s.step()
-""")
-case("dict_of_schedulers", [], """
+""",
+)
+case(
+    "dict_of_schedulers",
+    [],
+    """
 import torch
 optimizers = {"g": torch.optim.Adam(G.parameters()), "d": torch.optim.Adam(D.parameters())}
 schedulers = {k: torch.optim.lr_scheduler.ExponentialLR(o, 0.99) for k, o in optimizers.items()}
@@ -195,8 +243,12 @@ for epoch in range(100):
             opt.step()
     for sched in schedulers.values():
         sched.step()
-""")
-case("amp_ok", [], """
+""",
+)
+case(
+    "amp_ok",
+    [],
+    """
 import torch
 scaler = torch.cuda.amp.GradScaler()
 optimizer = torch.optim.AdamW(model.parameters(), lr=3e-4)
@@ -210,8 +262,12 @@ for epoch in range(args.epochs):
         scaler.update()
         optimizer.zero_grad()
         scheduler.step()
-""")
-case("amp_bad_order", ["LR001"], """
+""",
+)
+case(
+    "amp_bad_order",
+    ["LR001"],
+    """
 import torch
 scaler = torch.cuda.amp.GradScaler()
 optimizer = torch.optim.AdamW(model.parameters(), lr=3e-4)
@@ -224,8 +280,12 @@ for epoch in range(args.epochs):
         scheduler.step()
         scaler.step(optimizer)
         scaler.update()
-""")
-case("accum_ok", [], """
+""",
+)
+case(
+    "accum_ok",
+    [],
+    """
 import torch
 from transformers import get_scheduler
 optimizer = torch.optim.AdamW(model.parameters(), lr=3e-5)
@@ -238,8 +298,12 @@ for epoch in range(num_epochs):
             optimizer.step()
             lr_scheduler.step()
             optimizer.zero_grad()
-""")
-case("accelerate_ok", [], """
+""",
+)
+case(
+    "accelerate_ok",
+    [],
+    """
 from accelerate import Accelerator
 import torch
 from transformers import get_linear_schedule_with_warmup
@@ -256,8 +320,12 @@ for epoch in range(3):
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad()
-""")
-case("timm_ok", [], """
+""",
+)
+case(
+    "timm_ok",
+    [],
+    """
 from timm.scheduler import create_scheduler
 import torch
 optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
@@ -271,8 +339,12 @@ for epoch in range(num_epochs):
         num_updates += 1
         lr_scheduler.step_update(num_updates=num_updates)
     lr_scheduler.step(epoch + 1)
-""")
-case("cawr_ok", [], """
+""",
+)
+case(
+    "cawr_ok",
+    [],
+    """
 import torch
 optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
 scheduler = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(optimizer, T_0=10, T_mult=2)
@@ -283,8 +355,12 @@ for epoch in range(100):
         model(x).sum().backward()
         optimizer.step()
         scheduler.step(epoch + i / iters)
-""")
-case("lbfgs_ok", [], """
+""",
+)
+case(
+    "lbfgs_ok",
+    [],
+    """
 import torch
 optimizer = torch.optim.LBFGS(model.parameters(), lr=1)
 scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=5, gamma=0.5)
@@ -296,8 +372,12 @@ for epoch in range(20):
         return loss
     optimizer.step(closure)
     scheduler.step()
-""")
-case("while_ok", [], """
+""",
+)
+case(
+    "while_ok",
+    [],
+    """
 import torch
 optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
 scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, step / warmup_steps))
@@ -311,8 +391,12 @@ while global_step < max_steps:
     scheduler.step()
     optimizer.zero_grad()
     global_step += 1
-""")
-case("while_onecycle_per_epoch", ["LR002"], """
+""",
+)
+case(
+    "while_onecycle_per_epoch",
+    ["LR002"],
+    """
 import torch
 optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
 scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=0.1, total_steps=num_steps)
@@ -324,8 +408,12 @@ while epoch < max_epochs:
         optimizer.step()
     scheduler.step()
     epoch += 1
-""")
-case("lightning_ok", [], """
+""",
+)
+case(
+    "lightning_ok",
+    [],
+    """
 import torch
 import pytorch_lightning as pl
 class Lit(pl.LightningModule):
@@ -335,16 +423,24 @@ class Lit(pl.LightningModule):
         optimizer = torch.optim.AdamW(self.parameters(), lr=1e-3)
         scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=1e-3, total_steps=self.trainer.estimated_stepping_batches)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
-""")
-case("hf_trainer_ok", [], """
+""",
+)
+case(
+    "hf_trainer_ok",
+    [],
+    """
 import torch
 from transformers import Trainer, get_cosine_schedule_with_warmup
 optimizer = torch.optim.AdamW(model.parameters(), lr=5e-5)
 scheduler = get_cosine_schedule_with_warmup(optimizer, 100, 1000)
 trainer = Trainer(model=model, args=args, train_dataset=ds, optimizers=(optimizer, scheduler))
 trainer.train()
-""")
-case("unknown_factory_ok", [], """
+""",
+)
+case(
+    "unknown_factory_ok",
+    [],
+    """
 from mylib import build_scheduler, build_optimizer
 optimizer = build_optimizer(cfg, model)
 scheduler = build_scheduler(cfg, optimizer)
@@ -355,8 +451,12 @@ for epoch in range(cfg.epochs):
         optimizer.step()
         optimizer.zero_grad()
     scheduler.step()
-""")
-case("unknown_factory_bad_order", ["LR001"], """
+""",
+)
+case(
+    "unknown_factory_bad_order",
+    ["LR001"],
+    """
 from mylib import build_scheduler, build_optimizer
 optimizer = build_optimizer(cfg, model)
 scheduler = build_scheduler(cfg, optimizer)
@@ -367,8 +467,12 @@ for epoch in range(cfg.epochs):
         scheduler.step()
         optimizer.step()
         optimizer.zero_grad()
-""")
-case("plateau_isinstance_ok", [], """
+""",
+)
+case(
+    "plateau_isinstance_ok",
+    [],
+    """
 import torch
 from torch.optim.lr_scheduler import ReduceLROnPlateau, StepLR
 optimizer = torch.optim.Adam(model.parameters())
@@ -383,8 +487,12 @@ for epoch in range(args.epochs):
         scheduler.step(val_loss)
     else:
         scheduler.step()
-""")
-case("plateau_cond_ok", [], """
+""",
+)
+case(
+    "plateau_cond_ok",
+    [],
+    """
 import torch
 optimizer = torch.optim.Adam(model.parameters())
 if args.scheduler == "plateau":
@@ -398,8 +506,12 @@ for epoch in range(args.epochs):
         scheduler.step(val_loss)
     else:
         scheduler.step()
-""")
-case("plateau_bad_list", ["LR005"], """
+""",
+)
+case(
+    "plateau_bad_list",
+    ["LR005"],
+    """
 import torch
 optimizer = torch.optim.Adam(model.parameters())
 schedulers = [torch.optim.lr_scheduler.StepLR(optimizer, 10), torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer)]
@@ -407,8 +519,12 @@ for epoch in range(args.epochs):
     train(model, loader, optimizer)
     for s in schedulers:
         s.step()
-""")
-case("plateau_bad_helper", ["LR005"], """
+""",
+)
+case(
+    "plateau_bad_helper",
+    ["LR005"],
+    """
 import torch
 def adjust(sched):
     sched.step()
@@ -417,8 +533,12 @@ scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="min")
 for epoch in range(args.epochs):
     train(model, loader, optimizer)
     adjust(scheduler)
-""")
-case("lightning_override_bad", ["LR005"], """
+""",
+)
+case(
+    "lightning_override_bad",
+    ["LR005"],
+    """
 import torch
 import lightning as L
 class Lit(L.LightningModule):
@@ -428,8 +548,12 @@ class Lit(L.LightningModule):
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "monitor": "val_loss"}}
     def lr_scheduler_step(self, scheduler, metric):
         scheduler.step()
-""")
-case("step_epoch_arg", ["LR006"], """
+""",
+)
+case(
+    "step_epoch_arg",
+    ["LR006"],
+    """
 import torch
 optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
 scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=0.9)
@@ -437,8 +561,12 @@ for epoch in range(30):
     train(model, loader, optimizer)
     val_loss = evaluate(model)
     scheduler.step(val_loss)
-""")
-case("seq_lr_ok", [], """
+""",
+)
+case(
+    "seq_lr_ok",
+    [],
+    """
 import torch
 from torch.optim.lr_scheduler import LinearLR, CosineAnnealingLR, SequentialLR
 optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
@@ -448,8 +576,12 @@ scheduler = SequentialLR(optimizer, schedulers=[warmup, cosine], milestones=[5])
 for epoch in range(args.epochs):
     train_one_epoch(model, loader, optimizer)
     scheduler.step()
-""")
-case("cosine_steps_per_batch_ok", [], """
+""",
+)
+case(
+    "cosine_steps_per_batch_ok",
+    [],
+    """
 import torch
 optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
 scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs * len(train_loader))
@@ -459,8 +591,12 @@ for epoch in range(args.epochs):
         model(x).sum().backward()
         optimizer.step()
         scheduler.step()
-""")
-case("cosine_epochs_per_batch", ["LR003"], """
+""",
+)
+case(
+    "cosine_epochs_per_batch",
+    ["LR003"],
+    """
 import torch
 optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
 scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs)
@@ -470,8 +606,12 @@ for epoch in range(args.epochs):
         model(x).sum().backward()
         optimizer.step()
         scheduler.step()
-""")
-case("full_batch_ok", [], """
+""",
+)
+case(
+    "full_batch_ok",
+    [],
+    """
 import torch
 optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
 scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=30, gamma=0.1)
@@ -481,8 +621,12 @@ for epoch in range(100):
     loss.backward()
     optimizer.step()
     scheduler.step()
-""")
-case("warmup_skip_first_ok", [], """
+""",
+)
+case(
+    "warmup_skip_first_ok",
+    [],
+    """
 import torch
 optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
 scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=30, gamma=0.1)
@@ -490,8 +634,12 @@ for epoch in range(100):
     if epoch > 0:
         scheduler.step()
     train_one_epoch(model, loader, optimizer)
-""")
-case("plot_schedule_ok", [], """
+""",
+)
+case(
+    "plot_schedule_ok",
+    [],
+    """
 import torch
 import matplotlib.pyplot as plt
 optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
@@ -502,8 +650,12 @@ for i in range(1000):
     lrs.append(scheduler.get_last_lr()[0])
     scheduler.step()
 plt.plot(lrs)
-""")
-case("deepspeed_ok", [], """
+""",
+)
+case(
+    "deepspeed_ok",
+    [],
+    """
 import deepspeed, torch
 optimizer = torch.optim.AdamW(model.parameters())
 scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=1e-3, total_steps=1000)
@@ -512,12 +664,16 @@ for batch in loader:
     loss = engine(batch)
     engine.backward(loss)
     engine.step()
-""")
+""",
+)
 
 # Idioms of well-known public training scripts (torchvision references, pytorch/examples,
 # nanoGPT, HF no_trainer examples, YOLOv5) and other correct shapes that must stay silent.
 
-case("torchvision_detection", [], """
+case(
+    "torchvision_detection",
+    [],
+    """
 import torch
 def train_one_epoch(model, optimizer, data_loader, device, epoch, print_freq, scaler=None):
     model.train()
@@ -568,8 +724,12 @@ def main(args):
 if __name__ == "__main__":
     args = get_args_parser().parse_args()
     main(args)
-""")
-case("pytorch_examples_imagenet", [], """
+""",
+)
+case(
+    "pytorch_examples_imagenet",
+    [],
+    """
 import torch
 def train(train_loader, model, criterion, optimizer, epoch, device, args):
     model.train()
@@ -588,8 +748,12 @@ def main_worker(gpu, ngpus_per_node, args):
         acc1 = validate(val_loader, model, criterion, args)
         scheduler.step()
 from torch.optim.lr_scheduler import StepLR
-""")
-case("nanogpt_manual_lr", [], """
+""",
+)
+case(
+    "nanogpt_manual_lr",
+    [],
+    """
 import torch
 optimizer = model.configure_optimizers(weight_decay, learning_rate, (beta1, beta2), device_type)
 while True:
@@ -605,8 +769,12 @@ while True:
     iter_num += 1
     if iter_num > max_iters:
         break
-""")
-case("warmup_then_main", [], """
+""",
+)
+case(
+    "warmup_then_main",
+    [],
+    """
 import torch
 optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
 warmup_scheduler = torch.optim.lr_scheduler.LinearLR(optimizer, start_factor=0.1, total_iters=warmup_epochs * len(train_loader))
@@ -620,8 +788,12 @@ for epoch in range(num_epochs):
             warmup_scheduler.step()
     if epoch >= warmup_epochs:
         main_scheduler.step()
-""")
-case("gan_ncritic", [], """
+""",
+)
+case(
+    "gan_ncritic",
+    [],
+    """
 import torch
 opt_d = torch.optim.Adam(D.parameters(), lr=1e-4)
 opt_g = torch.optim.Adam(G.parameters(), lr=1e-4)
@@ -638,8 +810,12 @@ for epoch in range(n_epochs):
         opt_g.step()
     sched_d.step()
     sched_g.step()
-""")
-case("hf_no_trainer", [], """
+""",
+)
+case(
+    "hf_no_trainer",
+    [],
+    """
 import math
 import torch
 from accelerate import Accelerator
@@ -681,8 +857,12 @@ def main():
                 break
 if __name__ == "__main__":
     main()
-""")
-case("yolov5_style", [], """
+""",
+)
+case(
+    "yolov5_style",
+    [],
+    """
 import torch
 from torch.optim import lr_scheduler
 def train(hyp, opt, device):
@@ -715,8 +895,12 @@ def train(hyp, opt, device):
                 last_opt_step = ni
         lr = [x['lr'] for x in optimizer.param_groups]
         scheduler.step()
-""")
-case("lightning_manual_never_stepped", [], """
+""",
+)
+case(
+    "lightning_manual_never_stepped",
+    [],
+    """
 import torch
 import lightning as L
 class Lit(L.LightningModule):
@@ -735,8 +919,12 @@ class Lit(L.LightningModule):
         optimizer = torch.optim.AdamW(self.parameters(), lr=1e-3)
         scheduler = torch.optim.lr_scheduler.StepLR(optimizer, 10)
         return [optimizer], [scheduler]
-""")
-case("scheduler_stepped_in_eval_hook", [], """
+""",
+)
+case(
+    "scheduler_stepped_in_eval_hook",
+    [],
+    """
 import torch
 class Runner:
     def __init__(self, model, cfg):
@@ -744,8 +932,12 @@ class Runner:
         self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(self.optimizer, 'min')
     def on_validation_end(self, val_loss):
         self.scheduler.step(val_loss)
-""")
-case("scheduler_none_guard", [], """
+""",
+)
+case(
+    "scheduler_none_guard",
+    [],
+    """
 import torch
 optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
 scheduler = None
@@ -756,8 +948,12 @@ for epoch in range(args.epochs):
         optimizer.zero_grad(); loss_fn(model(x), y).backward(); optimizer.step()
     if scheduler is not None:
         scheduler.step()
-""")
-case("scheduler_none_guard_onecycle_bad", ["LR002"], """
+""",
+)
+case(
+    "scheduler_none_guard_onecycle_bad",
+    ["LR002"],
+    """
 import torch
 optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
 scheduler = None
@@ -768,16 +964,24 @@ for epoch in range(args.epochs):
         optimizer.zero_grad(); loss_fn(model(x), y).backward(); optimizer.step()
     if scheduler:
         scheduler.step()
-""")
-case("step_in_validation_uses_epoch_var", ["LR006"], """
+""",
+)
+case(
+    "step_in_validation_uses_epoch_var",
+    ["LR006"],
+    """
 import torch
 optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
 scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=[30, 60, 90])
 for epoch in range(100):
     train(model, loader, optimizer)
     scheduler.step(epoch=epoch)
-""")
-case("plateau_metrics_kw_ok", [], """
+""",
+)
+case(
+    "plateau_metrics_kw_ok",
+    [],
+    """
 import torch
 optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
 scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, 'max', patience=5)
@@ -785,8 +989,12 @@ for epoch in range(100):
     train(model, loader, optimizer)
     acc = validate(model)
     scheduler.step(metrics=acc)
-""")
-case("config_dict_scheduler", [], """
+""",
+)
+case(
+    "config_dict_scheduler",
+    [],
+    """
 import torch
 SCHEDULERS = {"step": torch.optim.lr_scheduler.StepLR, "cos": torch.optim.lr_scheduler.CosineAnnealingLR}
 optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
@@ -794,8 +1002,12 @@ scheduler = SCHEDULERS[cfg.name](optimizer, **cfg.kwargs)
 for epoch in range(cfg.epochs):
     train(model, loader, optimizer)
     scheduler.step()
-""")
-case("getattr_scheduler", [], """
+""",
+)
+case(
+    "getattr_scheduler",
+    [],
+    """
 import torch
 optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
 scheduler = getattr(torch.optim.lr_scheduler, cfg.name)(optimizer, **cfg.kwargs)
@@ -803,15 +1015,23 @@ for epoch in range(cfg.epochs):
     for batch in loader:
         loss = model(batch); loss.backward(); optimizer.step(); optimizer.zero_grad()
     scheduler.step()
-""")
-case("scheduler_returned_from_method_used_elsewhere", [], """
+""",
+)
+case(
+    "scheduler_returned_from_method_used_elsewhere",
+    [],
+    """
 import torch
 class Experiment:
     def build(self):
         self.optimizer = torch.optim.Adam(self.model.parameters())
         self.scheduler = torch.optim.lr_scheduler.StepLR(self.optimizer, 5)
-""")
-case("epoch_loop_with_step_in_nested_fn_print", [], """
+""",
+)
+case(
+    "epoch_loop_with_step_in_nested_fn_print",
+    [],
+    """
 import torch
 optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
 scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=10)
@@ -819,8 +1039,12 @@ for epoch in range(30):
     print(f"epoch {epoch} lr {scheduler.get_last_lr()[0]}")
     train_epoch(model, loader, optimizer)
     scheduler.step()
-""")
-case("validate_first_then_step", [], """
+""",
+)
+case(
+    "validate_first_then_step",
+    [],
+    """
 import torch
 optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
 scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=10)
@@ -828,8 +1052,12 @@ for epoch in range(30):
     validate(model, val_loader)
     train(model, loader, optimizer)
     scheduler.step()
-""")
-case("step_at_start_with_resume_semantics", ["LR001"], """
+""",
+)
+case(
+    "step_at_start_with_resume_semantics",
+    ["LR001"],
+    """
 import torch
 optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
 scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=[30, 60])
@@ -841,8 +1069,12 @@ for epoch in range(args.start_epoch, args.epochs):
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-""")
-case("kfold_scheduler_per_fold", [], """
+""",
+)
+case(
+    "kfold_scheduler_per_fold",
+    [],
+    """
 import torch
 for fold in range(5):
     optimizer = torch.optim.Adam(model.parameters())
@@ -850,10 +1082,14 @@ for fold in range(5):
     for epoch in range(epochs):
         train_one_epoch(model, loaders[fold], optimizer)
         scheduler.step()
-""")
+""",
+)
 
 # Shapes behind false positives and misses found on real public training scripts.
-case("lightning_early_return_keeps_scheduler", [], """
+case(
+    "lightning_early_return_keeps_scheduler",
+    [],
+    """
 import torch
 from pytorch_lightning import LightningModule, Trainer
 class Model(LightningModule):
@@ -864,8 +1100,12 @@ class Model(LightningModule):
         scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, 100)
         return [optimizer], [scheduler]
 Trainer().fit(Model())
-""")
-case("lightning_dict_per_branch", [], """
+""",
+)
+case(
+    "lightning_dict_per_branch",
+    [],
+    """
 import torch
 import lightning as L
 from torch.optim import lr_scheduler
@@ -882,8 +1122,12 @@ class Model(L.LightningModule):
             config["lr_scheduler"] = schedule
         return config
 L.Trainer().fit(Model())
-""")
-case("module_train_is_not_training", ["LR001"], """
+""",
+)
+case(
+    "module_train_is_not_training",
+    ["LR001"],
+    """
 import torch
 optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
 scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=20)
@@ -894,8 +1138,12 @@ for epoch in range(100):
         optimizer.zero_grad()
         criterion(net(x), y).backward()
         optimizer.step()
-""")
-case("apex_amp_calls_do_not_step", ["LR001"], """
+""",
+)
+case(
+    "apex_amp_calls_do_not_step",
+    ["LR001"],
+    """
 import torch
 from apex import amp
 optimizer = torch.optim.SGD(model.parameters(), lr=3e-2)
@@ -908,8 +1156,12 @@ for step, batch in enumerate(loader):
     scheduler.step()
     optimizer.step()
     optimizer.zero_grad()
-""")
-case("horizon_follows_nearest_evidence", [], """
+""",
+)
+case(
+    "horizon_follows_nearest_evidence",
+    [],
+    """
 import torch
 import yaml
 from torch.optim import lr_scheduler
@@ -924,8 +1176,12 @@ def train(model, dataloader, opt, epochs):
             model(imgs, targets).backward()
             optimizer.step()
         scheduler.step()
-""")
-case("lightning_override_isinstance_guard", ["LR005"], """
+""",
+)
+case(
+    "lightning_override_isinstance_guard",
+    ["LR005"],
+    """
 import torch
 import lightning as L
 from torch.optim import lr_scheduler
@@ -942,8 +1198,12 @@ class Model(L.LightningModule):
             scheduler.step()
         elif self.trainer.is_last_batch:
             scheduler.step()
-""")
-case("unknown_class_explicit_epoch_sets_position", [], """
+""",
+)
+case(
+    "unknown_class_explicit_epoch_sets_position",
+    [],
+    """
 import torch
 from warmup_scheduler import GradualWarmupScheduler
 def main(model, epochs):
@@ -952,8 +1212,12 @@ def main(model, epochs):
     for epoch in range(1, epochs):
         scheduler.step(epoch)
         optimizer.step()
-""")
-case("diffusers_noise_scheduler_is_not_an_lr_scheduler", [], """
+""",
+)
+case(
+    "diffusers_noise_scheduler_is_not_an_lr_scheduler",
+    [],
+    """
 import torch
 from diffusers import DDPMScheduler
 noise_scheduler = DDPMScheduler(num_train_timesteps=1000)
@@ -966,9 +1230,13 @@ for epoch in range(epochs):
         loss = unet(batch).loss
         loss.backward()
         optimizer.step()
-""")
+""",
+)
 
-case("scheduler_only_saved_and_logged", ["LR004"], """
+case(
+    "scheduler_only_saved_and_logged",
+    ["LR004"],
+    """
 import torch
 from utils import save_checkpoint, log_lr
 optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
@@ -978,9 +1246,13 @@ for epoch in range(30):
         optimizer.zero_grad(); criterion(model(x), y).backward(); optimizer.step()
     log_lr(scheduler, epoch)
     save_checkpoint(model, optimizer, scheduler, f"ckpt_{epoch}.pt")
-""")
+""",
+)
 
-case("builder_parameters_judged_by_the_callers_arguments", [], """
+case(
+    "builder_parameters_judged_by_the_callers_arguments",
+    [],
+    """
 import math
 import torch
 from torch.optim.lr_scheduler import LambdaLR
@@ -1000,8 +1272,12 @@ def train(model, loader, epochs=10, warmup_epochs=2):
             model(x).sum().backward()
             optimizer.step()
         scheduler.step()
-""")
-case("scheduler_on_a_dummy_optimizer_for_a_plot", [], """
+""",
+)
+case(
+    "scheduler_on_a_dummy_optimizer_for_a_plot",
+    [],
+    """
 import torch
 import matplotlib.pyplot as plt
 p = torch.nn.Parameter(torch.empty(4, 4))
@@ -1009,8 +1285,12 @@ preview = torch.optim.lr_scheduler.LambdaLR(torch.optim.Adam([p], lr=1e-3), lamb
 plt.plot([preview.lr_lambdas[0](it) for it in range(2000)])
 def main(trainer, model):
     trainer.fit(model)
-""")
-case("guard_shared_with_the_optimizer_step", ["LR001"], """
+""",
+)
+case(
+    "guard_shared_with_the_optimizer_step",
+    ["LR001"],
+    """
 import torch
 warm_optimizer = torch.optim.Adam(model.head.parameters(), lr=1e-3)
 joint_optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
@@ -1026,7 +1306,8 @@ for epoch in range(100):
     else:
         joint_scheduler.step()
         train(model, loader, joint_optimizer)
-""")
+""",
+)
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

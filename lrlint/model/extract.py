@@ -20,7 +20,19 @@ from typing import Dict, FrozenSet, Iterable, Iterator, List, Optional, Sequence
 
 import libcst as cst
 
-from . import known
+from . import (
+    Condition,
+    Horizon,
+    Loop,
+    LoopKind,
+    OpaqueCall,
+    Role,
+    SchedulerStepOverride,
+    Step,
+    Tracked,
+    TrainingLoopModel,
+    known,
+)
 from .syntax import (
     argument,
     counts_steps,
@@ -34,6 +46,7 @@ from .syntax import (
     walk,
 )
 from .values import (
+    MISSING,
     ClassInfo,
     Container,
     Each,
@@ -55,19 +68,6 @@ from .values import (
     merge_values,
     single,
     tracked_in,
-    MISSING,
-)
-from . import (
-    Condition,
-    Horizon,
-    Loop,
-    LoopKind,
-    OpaqueCall,
-    Role,
-    SchedulerStepOverride,
-    Step,
-    Tracked,
-    TrainingLoopModel,
 )
 
 MAX_INLINE_DEPTH = 10
@@ -77,11 +77,9 @@ MAX_CONTEXTS_PER_FUNCTION = 12
 WORK_BUDGET = 40_000  # statements and calls interpreted per file
 
 
-
-# ----------------------------------------------------------------------------------------------
-
-
 class Interpreter:
+    """Runs the module body once, inlining the file's own calls, and records the model."""
+
     def __init__(self, module: cst.Module, path: str) -> None:
         self.module = module
         self.model = TrainingLoopModel(path=path, code_for_node=self.code)
@@ -269,7 +267,11 @@ class Interpreter:
             name = self.dotted(alias.name)
             if name is None:
                 continue
-            bound = alias.asname.name.value if alias.asname is not None and isinstance(alias.asname.name, cst.Name) else name
+            bound = (
+                alias.asname.name.value
+                if alias.asname is not None and isinstance(alias.asname.name, cst.Name)
+                else name
+            )
             env.values[bound] = QName(f"{prefix}.{name}" if prefix else name)
 
     @staticmethod
@@ -530,7 +532,9 @@ class Interpreter:
         if node.orelse is not None:
             self.exec_body(node.orelse, env)
 
-    def enter_loop(self, node: cst.CSTNode, kind: LoopKind, target: Optional[cst.CSTNode], over_objects: bool = False) -> None:
+    def enter_loop(
+        self, node: cst.CSTNode, kind: LoopKind, target: Optional[cst.CSTNode], over_objects: bool = False
+    ) -> None:
         """Enter a loop; one over a collection of optimizers/schedulers is no training loop."""
         if over_objects:
             self.loops.append(None)
@@ -578,9 +582,18 @@ class Interpreter:
             return node
         if isinstance(node, cst.Call) and node.args:
             name = last_name(node.func) or ""
-            if name in ("enumerate", "iter", "list", "tuple", "sorted", "reversed", "zip", "islice", "cycle", "chain") or re.search(
-                r"tqdm|track|progress|prefetch|bar$", name, re.I
-            ):
+            if name in (
+                "enumerate",
+                "iter",
+                "list",
+                "tuple",
+                "sorted",
+                "reversed",
+                "zip",
+                "islice",
+                "cycle",
+                "chain",
+            ) or re.search(r"tqdm|track|progress|prefetch|bar$", name, re.I):
                 return self.unwrap_iterable(node.args[0].value, env, depth + 1)
         if isinstance(node, cst.Name):
             expr = env.lookup_expr(node.value)
@@ -651,7 +664,11 @@ class Interpreter:
                         seen.add(id(defined))
                         following.append(defined)
                     value = env.lookup(node.value)[0]
-                    if isinstance(value, Func) and isinstance(value.node, cst.FunctionDef) and id(value.node) not in seen:
+                    if (
+                        isinstance(value, Func)
+                        and isinstance(value.node, cst.FunctionDef)
+                        and id(value.node) not in seen
+                    ):
                         seen.add(id(value.node))
                         following.extend(param.name for param in value.node.params.params)
                         following.append(value.node.body)
@@ -1121,7 +1138,15 @@ class Interpreter:
 
     # -- inlining --------------------------------------------------------------------------
 
-    def invoke(self, func: Func, node: Optional[cst.Call], args, kwargs, bound: Optional[Instance] = None, as_root: bool = False) -> Value:
+    def invoke(
+        self,
+        func: Func,
+        node: Optional[cst.Call],
+        args,
+        kwargs,
+        bound: Optional[Instance] = None,
+        as_root: bool = False,
+    ) -> Value:
         definition = func.node
         if (
             self.budget_exhausted
@@ -1233,14 +1258,18 @@ class Interpreter:
         found = cls.find_method("__init__")
         if found:
             init, owner = found
-            self.invoke(Func(init, owner.env, bound=instance, owner=owner), node, args, kwargs, bound=instance, as_root=as_root)
+            self.invoke(
+                Func(init, owner.env, bound=instance, owner=owner), node, args, kwargs, bound=instance, as_root=as_root
+            )
         elif node is not None:
             # No __init__ of ours: the arguments go to a library base class.
             self.opaque(node, cls.name, args, kwargs)
         if as_root:
             for method_name, method in list(cls.methods.items()):  # source order
                 if id(method) not in self.invoked and method_name != "__init__":
-                    self.invoke(Func(method, cls.env, bound=instance, owner=cls), None, (), {}, bound=instance, as_root=True)
+                    self.invoke(
+                        Func(method, cls.env, bound=instance, owner=cls), None, (), {}, bound=instance, as_root=True
+                    )
         return instance
 
     # -- Lightning hooks -----------------------------------------------------------------------
@@ -1263,6 +1292,7 @@ class Interpreter:
 
 
 # ----------------------------------------------------------------------------------------------
+
 
 def _over_objects(element: Value) -> bool:
     """A loop over optimizers, schedulers or callbacks is bookkeeping, not a training loop."""

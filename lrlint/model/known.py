@@ -130,12 +130,31 @@ def is_optimizer_class(qualname: str) -> bool:
 
 # Calls that look at an object without stepping it or keeping it.
 HARMLESS_CALLS = frozenset(
-    {"print", "isinstance", "issubclass", "type", "len", "str", "repr", "id", "hasattr", "format", "vars", "dir", "hash"}
+    {
+        "print",
+        "isinstance",
+        "issubclass",
+        "type",
+        "len",
+        "str",
+        "repr",
+        "id",
+        "hasattr",
+        "format",
+        "vars",
+        "dir",
+        "hash",
+    }
 )
 
 _SCHEDULER_NAME = re.compile(r"sched|^lrs$|^lr_s$", re.I)
-_NOT_AN_OBJECT = re.compile(r"^(lr_schedulers|optimizers)$|(_fn|_func|_cls|_class|_name|_type|_cfg|_config|_args|_kwargs|_kw|_list|_dict|_factory|_builder|_steps?|_epochs?)$|^(get|build|make|create)_", re.I)
-_OPTIMIZER_NAME = re.compile(r"^(optimi[sz]er|optim|opt)(_?[a-z0-9]{1,3})?$|^[a-z0-9]{1,3}_?(optimi[sz]er|optim|opt)$|optimi[sz]er$", re.I)
+_NOT_AN_OBJECT = re.compile(
+    r"^(lr_schedulers|optimizers)$|(_fn|_func|_cls|_class|_name|_type|_cfg|_config|_args|_kwargs|_kw|_list|_dict|_factory|_builder|_steps?|_epochs?)$|^(get|build|make|create)_",
+    re.I,
+)
+_OPTIMIZER_NAME = re.compile(
+    r"^(optimi[sz]er|optim|opt)(_?[a-z0-9]{1,3})?$|^[a-z0-9]{1,3}_?(optimi[sz]er|optim|opt)$|optimi[sz]er$", re.I
+)
 
 
 # Schedulers of other quantities, whose objects also have a step(): diffusers' noise schedulers,
@@ -164,8 +183,13 @@ def looks_like_optimizer(name: str) -> bool:
 STEP_WORDS = re.compile(r"step|iter|batch|update|len\b|stepping", re.I)
 EPOCH_WORDS = re.compile(r"epoch", re.I)
 LOADER_WORDS = re.compile(r"loader|^dl$|_dl$|^dl_|batches|data_?iter|train_?data$|dataset", re.I)
-EPOCH_TARGETS = re.compile(r"^(epoch|ep|epoch_?(idx|id|num|i|no)?|i_?epoch|cur_?epoch|current_epoch|n_?epoch|e_?idx)$", re.I)
-BATCH_TARGETS = re.compile(r"batch|^(x|y|xb|yb|inputs?|targets?|labels?|images?|imgs?|data|sample|samples|features|tokens)$|^(it|itr|iteration|step|global_step|i_?batch|batch_?(idx|i|id|num|no))$", re.I)
+EPOCH_TARGETS = re.compile(
+    r"^(epoch|ep|epoch_?(idx|id|num|i|no)?|i_?epoch|cur_?epoch|current_epoch|n_?epoch|e_?idx)$", re.I
+)
+BATCH_TARGETS = re.compile(
+    r"batch|^(x|y|xb|yb|inputs?|targets?|labels?|images?|imgs?|data|sample|samples|features|tokens)$|^(it|itr|iteration|step|global_step|i_?batch|batch_?(idx|i|id|num|no))$",
+    re.I,
+)
 # Callees that read or save what they are given but never step it: handing a scheduler to them
 # is no escape (a scheduler only saved and logged is still never stepped).
 NON_STEPPING_CONSUMER = re.compile(
@@ -174,13 +198,30 @@ NON_STEPPING_CONSUMER = re.compile(
 )
 # Calls that take an optimizer without stepping it (GradScaler, apex.amp, hooks, checkpoints).
 NON_STEPPING_CALLS = frozenset(
-    {"unscale_", "zero_grad", "state_dict", "load_state_dict", "add_param_group", "scale", "backward",
-     "clip_grad_norm_", "clip_grad_value_", "get_last_lr", "register_step_pre_hook", "register_step_post_hook",
-     "master_params", "scale_loss", "initialize"}
+    {
+        "unscale_",
+        "zero_grad",
+        "state_dict",
+        "load_state_dict",
+        "add_param_group",
+        "scale",
+        "backward",
+        "clip_grad_norm_",
+        "clip_grad_value_",
+        "get_last_lr",
+        "register_step_pre_hook",
+        "register_step_post_hook",
+        "master_params",
+        "scale_loss",
+        "initialize",
+    }
 )
 # Callees whose name says they run (part of) an epoch of training.
 TRAINING_CALL = re.compile(r"(^|_)(train|fit)(_|$)|^(train|fit)|epoch", re.I)
 # `model.train()` / `model.eval()` switch an nn.Module's mode; they train nothing.
 MODULE_MODE_SWITCHES = frozenset({"train", "eval", "requires_grad_"})
 RUNS_TRAINING = re.compile(r"trainer|engine|runner|learner|solver|agent|fabric|accelerator", re.I)
-NOT_TRAINING_CALL = re.compile(r"^set_|sampler|pretrain|^is_|eval|valid|test|save|log|print|plot|checkpoint|report|summary|visuali|metric|dump|load|infer|predict|build|create|make|get_|setup|init", re.I)
+NOT_TRAINING_CALL = re.compile(
+    r"^set_|sampler|pretrain|^is_|eval|valid|test|save|log|print|plot|checkpoint|report|summary|visuali|metric|dump|load|infer|predict|build|create|make|get_|setup|init",
+    re.I,
+)

@@ -7,8 +7,7 @@ from typing import Iterator, Optional
 
 import libcst as cst
 
-from . import Role
-from . import known
+from . import Role, known
 
 
 def walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:

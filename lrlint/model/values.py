@@ -7,8 +7,7 @@ from typing import Dict, FrozenSet, List, Optional, Sequence, Set, Tuple, Union
 
 import libcst as cst
 
-from . import Tracked
-from . import known
+from . import Tracked, known
 
 Guard = Tuple[str, bool]  # (normalised condition text, branch taken)
 
@@ -286,6 +285,7 @@ class Frame:
 
 # ----------------------------------------------------------------------------------------------
 # The interpreter
+
 
 def element_of(iterable: Value) -> Value:
     """The loop variable's value when iterating ``iterable``."""

@@ -8,7 +8,6 @@ from typing import Iterator
 from ..model import Condition, Step, TrainingLoopModel
 from . import Finding, rule
 
-
 _OTHER_SCHEDULER = re.compile(r"\b\w*(LR|Scheduler)\b|WarmRestarts")
 _PLATEAU = re.compile(r"Plateau")
 

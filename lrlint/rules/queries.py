@@ -6,8 +6,7 @@ import re
 from enum import Enum
 from typing import FrozenSet, Iterable, List, Optional, Union
 
-from ..model import Loop, LoopKind, OpaqueCall, Role, Step, Tracked, TrainingLoopModel
-from ..model import known
+from ..model import Loop, LoopKind, OpaqueCall, Role, Step, Tracked, TrainingLoopModel, known
 
 Activity = Union[Step, OpaqueCall]
 
