@@ -98,7 +98,14 @@ def _analyse(source: str, path: str, enabled: frozenset) -> List[Diagnostic]:
         # CPython's message and position read better than the parser's; keep libcst's own only
         # for syntax that CPython accepts and this libcst does not.
         reason = f"syntax error: {error.message.splitlines()[0]}"
-        return _syntax_check(source, path) or [_unanalyzable(path, reason, error.raw_line, error.raw_column + 1)]
+        try:
+            ast.parse(source, filename=path)
+        except SyntaxError as cpython_error:
+            reason, line, column = f"syntax error: {cpython_error.msg}", cpython_error.lineno, cpython_error.offset
+            return [_unanalyzable(path, reason, line or 1, column or 1)]
+        except (ValueError, RecursionError, MemoryError):
+            pass
+        return [_unanalyzable(path, reason, error.raw_line, error.raw_column + 1)]
     except RecursionError:
         return [_unanalyzable(path, "too deeply nested to parse", 1, 1)]
     try:
@@ -118,10 +125,22 @@ def _syntax_check(source: str, path: str) -> List[Diagnostic]:
     try:
         ast.parse(source, filename=path)
     except SyntaxError as error:
+        if _libcst_parses(source):  # newer syntax than the running Python knows (match on 3.9)
+            return []
         return [_unanalyzable(path, f"syntax error: {error.msg}", error.lineno or 1, error.offset or 1)]
     except (ValueError, RecursionError, MemoryError) as error:
         return [_unanalyzable(path, f"cannot parse: {error}", 1, 1)]
     return []
+
+
+def _libcst_parses(source: str) -> bool:
+    import libcst as cst
+
+    try:
+        cst.parse_module(source)
+    except Exception:  # any failure means "no"
+        return False
+    return True
 
 
 def _unanalyzable(path: str, reason: str, line: int, column: int) -> Diagnostic:
