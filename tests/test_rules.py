@@ -1309,6 +1309,51 @@ for epoch in range(100):
 """,
 )
 
+case("phase_loop_shared_test_is_no_workaround", ["LR001"], """
+import torch
+def train_model(model, criterion, optimizer, scheduler, dataloaders, num_epochs=25):
+    for epoch in range(num_epochs):
+        for phase in ["train", "val"]:
+            if phase == "train":
+                scheduler.step()
+                model.train()
+            else:
+                model.eval()
+            for inputs, labels in dataloaders[phase]:
+                optimizer.zero_grad()
+                loss = criterion(model(inputs), labels)
+                if phase == "train":
+                    loss.backward()
+                    optimizer.step()
+optimizer = torch.optim.SGD(model.parameters(), lr=0.001, momentum=0.9)
+scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=7, gamma=0.1)
+train_model(model, criterion, optimizer, scheduler, dataloaders)
+""")
+case("warmup_guard_true_at_first_is_no_workaround", ["LR001"], """
+import torch
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+warmup = torch.optim.lr_scheduler.LinearLR(optimizer, start_factor=0.1, total_iters=5)
+for epoch in range(100):
+    if epoch < 5:
+        warmup.step()
+    train_one_epoch(model, loader, optimizer)
+""")
+case("flag_parameter_fixed_by_the_call", [], """
+import torch
+def fit(model, optimizer, loader, epochs, scheduler=None, per_batch=False):
+    for epoch in range(epochs):
+        for x, y in loader:
+            optimizer.zero_grad()
+            torch.nn.functional.cross_entropy(model(x), y).backward()
+            optimizer.step()
+            if scheduler is not None and per_batch:
+                scheduler.step()
+        if scheduler is not None and not per_batch:
+            scheduler.step()
+opt = torch.optim.SGD(net.parameters(), lr=0.1)
+fit(net, opt, loader, 15, scheduler=torch.optim.lr_scheduler.StepLR(opt, step_size=5))
+""")
+
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_case(name):

@@ -48,6 +48,7 @@ from .syntax import (
 from .values import (
     MISSING,
     ClassInfo,
+    Const,
     Container,
     Each,
     Enumerated,
@@ -396,6 +397,15 @@ class Interpreter:
 
     def exec_if(self, node: cst.If, env: Env) -> None:
         self.eval(node.test, env)
+        fixed = self.static_truth(node.test, env)
+        if fixed is not None:  # a flag parameter this inlined call fixes: only one branch runs
+            if fixed:
+                self.exec_body(node, env)
+            elif isinstance(node.orelse, cst.If):
+                self.exec_if(node.orelse, env)
+            elif node.orelse is not None:
+                self.exec_body(node.orelse, env)
+            return
         text, positive = self.condition_text(node.test)
         before = dict(env.values)
         mark = len(self.attr_log)
@@ -425,6 +435,32 @@ class Interpreter:
             first = body_attrs[key][1] if key in body_attrs else current
             second = else_attrs[key][1] if key in else_attrs else current
             self.set_attr(instance, attr, merge_values(first, second, *guards))
+
+    def static_truth(self, test: cst.BaseExpression, env: Env) -> Optional[bool]:
+        """The value of a test built from boolean parameters fixed by this call, else None.
+
+        Only parameters that the function never reassigns count: a local flag flipped inside
+        a loop (interpreted once) would prune a branch that later iterations take.
+        """
+        if isinstance(test, cst.Name):
+            if test.value in env.parameters and test.value not in env.exprs:
+                value = env.values.get(test.value)
+                if isinstance(value, Const) and isinstance(value.value, bool):
+                    return value.value
+            return None
+        if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+            inner = self.static_truth(test.expression, env)
+            return None if inner is None else not inner
+        if isinstance(test, cst.BooleanOperation):
+            left, right = self.static_truth(test.left, env), self.static_truth(test.right, env)
+            if isinstance(test.operator, cst.And):
+                if left is False or right is False:
+                    return False
+                return True if left and right else None
+            if left is True or right is True:
+                return True
+            return False if left is False and right is False else None
+        return None
 
     def enter_condition(self, test, text, positive, narrowed, in_body, env) -> None:
         names = self.condition_names.get(id(test))
@@ -760,6 +796,8 @@ class Interpreter:
             star = env.star_import_of(node.value)
             if star is not None:
                 return star
+            if node.value in ("True", "False"):
+                return Const(node.value == "True")
             return None
         if value is None:
             # An object from code we cannot see (`optimizer = build_optimizer(cfg)`): known by
@@ -1204,6 +1242,7 @@ class Interpreter:
                 value = self.eval(param.default, env.parent) if param.default is not None else None
             self.label(value, name)
             env.values[name] = value
+            env.parameters.add(name)
         for param in params.kwonly_params:
             name = param.name.value
             if name in kwargs:

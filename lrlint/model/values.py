@@ -24,6 +24,13 @@ class QName:
 
 
 @dataclass(frozen=True)
+class Const:
+    """A literal True/False (flags passed to or defaulted in an inlined call)."""
+
+    value: object
+
+
+@dataclass(frozen=True)
 class Options:
     """One of several tracked objects, each with the branch conditions under which it was bound."""
 
@@ -130,7 +137,7 @@ class Func:
 
 MISSING = object()  # an attribute that was not set (for undoing writes)
 
-Value = Union[None, QName, Options, Each, Container, Multi, Tup, Enumerated, Zipped, Items, ClassInfo, Instance, Func]
+Value = Union[None, Const, QName, Options, Each, Container, Multi, Tup, Enumerated, Zipped, Items, ClassInfo, Instance, Func]
 
 
 def tracked_in(value: Value) -> Tuple[Tracked, ...]:
@@ -222,6 +229,7 @@ class Env:
         self.exprs: Dict[str, cst.BaseExpression] = {}
         # Parameters of an inlined call: the argument expression written at the call site.
         self.arguments: Dict[str, cst.BaseExpression] = {}
+        self.parameters: Set[str] = set()  # the function's own parameters
         self.globals: Set[str] = set()
         self.star_imports: List[str] = []
 

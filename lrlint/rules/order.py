@@ -46,11 +46,27 @@ def _order_matters(target) -> bool:
 
 def _skips_first_iteration(step: Step, loop: Loop, optimizer_step) -> bool:
     """`if epoch > 0: scheduler.step()` at the top of the loop is the documented workaround,
-    unless the same guard also holds back the optimizer step that follows."""
+    unless the same test also holds back the optimizer step that follows."""
+    shared = {_key(condition) for condition in optimizer_step.conditions}
     return any(
-        condition.names & loop.targets and not condition.modulo and condition not in optimizer_step.conditions
+        condition.names & loop.targets
+        and not condition.modulo
+        and _false_at_first(condition)
+        and _key(condition) not in shared
         for condition in step.conditions_within(loop)
     )
+
+
+def _key(condition) -> tuple:
+    return (condition.text, condition.positive, id(condition.loop))
+
+
+def _false_at_first(condition) -> bool:
+    """`epoch > 0`, `epoch != start`, `not first`: tests that hold the first pass back.
+    A plain equality (`phase == "train"`) selects an iteration; it skips nothing."""
+    if not condition.positive:
+        return True
+    return any(operator in condition.text for operator in (">", "!="))
 
 
 def _describe(model: TrainingLoopModel, event, optimizers) -> str:
