@@ -181,7 +181,11 @@ class Interpreter:
 
     def exec_body(self, node: cst.CSTNode, env: Env) -> None:
         body = getattr(node, "body", None)
-        if isinstance(body, (cst.IndentedBlock, cst.SimpleStatementSuite)):
+        if isinstance(body, cst.SimpleStatementSuite):  # `if cond: scheduler.step()` on one line
+            self.tick()
+            for small in body.body:
+                self.exec_small(small, env)
+        elif isinstance(body, cst.IndentedBlock):
             self.exec_block(body.body, env)
         elif isinstance(body, (list, tuple)):
             self.exec_block(body, env)
