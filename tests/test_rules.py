@@ -1354,6 +1354,61 @@ opt = torch.optim.SGD(net.parameters(), lr=0.1)
 fit(net, opt, loader, 15, scheduler=torch.optim.lr_scheduler.StepLR(opt, step_size=5))
 """)
 
+case("one_line_if_body_steps", [], """
+import torch
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=20)
+for epoch in range(60):
+    train(model, loader, optimizer)
+    if args.stepsize > 0: scheduler.step()
+""")
+case("optimizers_in_a_dict", ["LR001"], """
+import torch
+from torch.optim import lr_scheduler
+def main(model, center, loader, max_epoch):
+    optimizer = dict()
+    optimizer["model"] = torch.optim.SGD(model.parameters(), lr=0.1)
+    optimizer["center"] = torch.optim.SGD(center.parameters(), lr=0.5)
+    scheduler = lr_scheduler.MultiStepLR(optimizer["model"], milestones=[40, 80], gamma=0.1)
+    for epoch in range(max_epoch):
+        scheduler.step()
+        train(model, optimizer, loader)
+def train(model, optimizer, loader):
+    for x, y in loader:
+        optimizer["model"].zero_grad()
+        model(x).sum().backward()
+        optimizer["model"].step()
+        optimizer["center"].step()
+""")
+case("per_epoch_function_called_from_another_module", ["LR001"], """
+import torch
+def train_test(model, batches):
+    model.scheduler.step()
+    model.train()
+    for x, y in batches:
+        model.optimizer.zero_grad()
+        model(x, y).backward()
+        model.optimizer.step()
+""")
+case("wrapper_step_in_wrong_order", ["LR001"], """
+class OptimizerWithScheduler:
+    def __init__(self, optimizer, scheduler):
+        self.optimizer = optimizer
+        self.scheduler = scheduler
+    def step(self):
+        self.scheduler.step()
+        self.optimizer.step()
+""")
+case("per_epoch_function_guarded_by_its_epoch", [], """
+def train_epoch(epoch, model, loader, optimizer, scheduler):
+    if epoch > 0:
+        scheduler.step()
+    for x, y in loader:
+        optimizer.zero_grad()
+        model(x, y).backward()
+        optimizer.step()
+""")
+
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_case(name):

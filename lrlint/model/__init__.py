@@ -130,6 +130,7 @@ class Event:
     loops: Tuple[Loop, ...]
     conditions: Tuple[Condition, ...]
     classes: FrozenSet[str]  # classes whose methods are on the call stack
+    root: int  # the top-level run it belongs to: the module body, or a function nothing here calls
 
     @property
     def loop(self) -> Optional[Loop]:

@@ -85,6 +85,8 @@ class Interpreter:
         self.module = module
         self.model = TrainingLoopModel(path=path, code_for_node=self.code)
         self.seq = 0
+        self.root = 0  # which top-level run (the module, or a function nothing here calls)
+        self.roots = 0
         self.loops: List[Loop] = []
         self.conditions: List[Condition] = []
         self.frames: List[Frame] = []
@@ -987,6 +989,12 @@ class Interpreter:
             return Zipped(tuple(args))
         if name in ("list", "tuple", "sorted", "reversed", "iter", "set") and args:
             return args[0]
+        if name in ("dict", "list", "set", "OrderedDict", "defaultdict", "ModuleDict") and not tracked_in(Tup(tuple(args))):
+            container = Container()  # `optimizers = dict()`, `dict(model=opt_model, center=opt_center)`
+            for key, value in kwargs.items():
+                container.add(value)
+                container.entries[key] = value
+            return container
         if name in ("super",):
             return None
         return self.opaque(node, self.code(node.func), args, kwargs)
@@ -1034,7 +1042,7 @@ class Interpreter:
             each = isinstance(receiver, Container)
         elif receiver is None and method == "step":
             role = role_from_name(receiver_text)
-            if role is not None and (isinstance(func.value, (cst.Name, cst.Attribute))):
+            if role is not None and isinstance(func.value, (cst.Name, cst.Attribute, cst.Subscript)):
                 targets = (self.symbolic_object(self.frame.env, receiver_text, role),)
         if targets:
             for role in (Role.OPTIMIZER, Role.SCHEDULER):
@@ -1061,6 +1069,7 @@ class Interpreter:
             "loops": self.loop_stack(),
             "conditions": tuple(self.conditions),
             "classes": self.current_classes(),
+            "root": self.root,
         }
 
     def add_step(self, node, role, targets, each, receiver, method, via_scaler) -> None:
@@ -1208,9 +1217,11 @@ class Interpreter:
         if node is not None:
             self.bind_argument_expressions(definition, env, node, bound is not None)
         self.frames.append(frame)
-        saved_loops, saved_conditions = self.loops, self.conditions
+        saved_loops, saved_conditions, saved_root = self.loops, self.conditions, self.root
         if as_root:
             self.loops, self.conditions = [], []
+            self.roots += 1
+            self.root = self.roots
         try:
             if isinstance(definition, cst.Lambda):
                 frame.returns.append(self.eval(definition.body, env))
@@ -1219,7 +1230,7 @@ class Interpreter:
         finally:
             self.frames.pop()
             if as_root:
-                self.loops, self.conditions = saved_loops, saved_conditions
+                self.loops, self.conditions, self.root = saved_loops, saved_conditions, saved_root
         result = merge_all(frame.returns)
         if as_root:
             for value in frame.returns:

@@ -69,6 +69,7 @@ def counts_steps(name: str) -> bool:
 
 
 def role_from_name(text: str) -> Optional[Role]:
+    text = re.sub(r"\[[^\[\]]*\]$", "", text)  # `optimizers["model"]` is named like `optimizers`
     if known.looks_like_scheduler(text):
         return Role.SCHEDULER
     if known.looks_like_optimizer(text):

@@ -12,16 +12,17 @@ from .queries import driven_optimizers, may_train, optimizer_steps_of, surely_tr
 @rule("LR001")
 def scheduler_step_before_optimizer_step(model: TrainingLoopModel) -> Iterator[Finding]:
     for step in model.scheduler_steps():
-        loop = step.loop
-        if loop is None or not all(_order_matters(target) for target in step.targets):
+        if not all(_order_matters(target) for target in step.targets):
             continue
         if len(step.positional_args) > 1:  # no LR scheduler's step() takes two arguments
             continue
         if (step.positional_args or step.keyword("epoch")) and not all(t.torch_api for t in step.targets):
             continue  # step(epoch) on a class we cannot see sets its position; it skips nothing
+        if step.loop is None and step.conditions:
+            continue  # `if epoch > 0:` in a per-epoch function whose loop we cannot see
         optimizers = driven_optimizers(model, step)
-        steps = [s for s in optimizer_steps_of(model, optimizers) if _same_iteration(s, step, loop)]
-        calls = [c for c in model.calls if _same_iteration(c, step, loop)]
+        steps = [s for s in optimizer_steps_of(model, optimizers) if _same_iteration(s, step)]
+        calls = [c for c in model.calls if _same_iteration(c, step)]
         if any(s.seq < step.seq for s in steps) or any(c.seq < step.seq and may_train(c, optimizers) for c in calls):
             continue
         later = [s for s in steps if s.seq > step.seq] + [
@@ -29,14 +30,18 @@ def scheduler_step_before_optimizer_step(model: TrainingLoopModel) -> Iterator[F
         ]
         if later:
             first = min(later, key=lambda event: event.seq)
-            if _skips_first_iteration(step, loop, first):
+            if step.loop is not None and _skips_first_iteration(step, step.loop, first):
                 continue
             fields = {"scheduler": step.receiver, "optimizer_step": _describe(model, first, optimizers)}
             yield Finding("LR001", step.node, fields)
 
 
-def _same_iteration(event, step: Step, loop: Loop) -> bool:
-    return event.in_iteration_of(loop) and not event.excludes(step)
+def _same_iteration(event, step: Step) -> bool:
+    """Inside one iteration of the step's innermost loop; outside any loop, inside one run of
+    the function nothing here calls (a per-epoch `train()` called from another module)."""
+    if step.loop is not None:
+        return event.in_iteration_of(step.loop) and not event.excludes(step)
+    return event.root == step.root and not event.excludes(step)
 
 
 def _order_matters(target) -> bool:
