@@ -6,7 +6,7 @@ from typing import Iterator
 
 from ..model import Loop, OpaqueCall, Step, TrainingLoopModel
 from . import Finding, rule
-from .queries import driven_optimizers, may_train, optimizer_steps_of, surely_trains
+from .queries import driven_optimizers, may_train, optimizer_steps_of
 
 
 @rule("LR001")
@@ -26,7 +26,7 @@ def scheduler_step_before_optimizer_step(model: TrainingLoopModel) -> Iterator[F
         if any(s.seq < step.seq for s in steps) or any(c.seq < step.seq and may_train(c, optimizers) for c in calls):
             continue
         later = [s for s in steps if s.seq > step.seq] + [
-            c for c in calls if c.seq > step.seq and surely_trains(c, optimizers)
+            c for c in calls if c.seq > step.seq and may_train(c, optimizers)
         ]
         if later:
             first = min(later, key=lambda event: event.seq)

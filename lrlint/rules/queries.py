@@ -44,7 +44,10 @@ def optimizer_steps_of(model: TrainingLoopModel, optimizers: Optional[FrozenSet[
 
 
 def may_train(call: OpaqueCall, optimizers: Optional[FrozenSet[Tracked]]) -> bool:
-    """Might this call step the optimizer? (Used where saying yes keeps lrlint quiet.)"""
+    """Might this call we cannot see step these optimizers (None: any optimizer)?
+
+    Yes when it is handed one of them, or, handed no optimizer, when its name says it trains
+    (`train_one_epoch`, `trainer.fit`); never for calls that only read or save it."""
     last = call.callee.rsplit(".", 1)[-1]
     if last in known.NON_STEPPING_CALLS or known.NOT_TRAINING_CALL.search(last):
         return False
@@ -52,14 +55,6 @@ def may_train(call: OpaqueCall, optimizers: Optional[FrozenSet[Tracked]]) -> boo
     if passed and optimizers is not None:
         return any(obj in optimizers for obj in passed)  # it trains the optimizers it is given
     return call.trains or bool(passed)
-
-
-def surely_trains(call: OpaqueCall, optimizers: Optional[FrozenSet[Tracked]]) -> bool:
-    """Does this call run training steps? (Used where saying yes makes lrlint report.)"""
-    last = call.callee.rsplit(".", 1)[-1]
-    if known.NOT_TRAINING_CALL.search(last):
-        return False
-    return may_train(call, optimizers)
 
 
 def cadence(model: TrainingLoopModel, step: Step) -> Optional[Cadence]:
@@ -75,7 +70,7 @@ def cadence(model: TrainingLoopModel, step: Step) -> Optional[Cadence]:
         return Cadence.PER_STEP
     if in_iteration:  # every optimizer step of this iteration sits in a nested loop
         return Cadence.PER_EPOCH
-    training_calls = [c for c in model.calls if c.loop is loop and surely_trains(c, optimizers)]
+    training_calls = [c for c in model.calls if c.loop is loop and may_train(c, optimizers)]
     if loop.kind is LoopKind.EPOCH:
         return Cadence.PER_EPOCH if training_calls else None
     if loop.kind is LoopKind.BATCH:
