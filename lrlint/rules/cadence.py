@@ -10,7 +10,7 @@ from .queries import Cadence, cadence, in_epoch_loop
 
 # A literal horizon at most this large is a typical epoch count (StepLR(step_size=30),
 # MultiStepLR(milestones=[150, 225])); larger ones are usually counted in iterations.
-EPOCH_LITERAL_MAX = {"StepLR": 100.0}
+EPOCH_LITERAL_MAX = {"StepLR": 50.0}
 DEFAULT_EPOCH_LITERAL_MAX = 300.0
 
 
