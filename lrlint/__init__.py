@@ -6,5 +6,16 @@ __version__ = "0.1.0"
 
 from .diagnostics import Diagnostic, FileResult  # noqa: E402
 from .engine import lint_file, lint_source  # noqa: E402
+from .runtime import ScheduleMisuseError, ScheduleMisuseWarning, guard, guarded  # noqa: E402  (no torch)
 
-__all__ = ["Diagnostic", "FileResult", "__version__", "lint_file", "lint_source"]
+__all__ = [
+    "Diagnostic",
+    "FileResult",
+    "ScheduleMisuseError",
+    "ScheduleMisuseWarning",
+    "__version__",
+    "guard",
+    "guarded",
+    "lint_file",
+    "lint_source",
+]

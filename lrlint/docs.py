@@ -22,8 +22,10 @@ def implemented_statically() -> frozenset:
 
 
 def implemented_at_runtime() -> frozenset:
-    """Codes the runtime guard checks (none until the guard lands)."""
-    return frozenset()
+    """Codes the runtime guard checks."""
+    from .runtime import CHECKED_CODES
+
+    return CHECKED_CODES
 
 
 def rule_table() -> str:

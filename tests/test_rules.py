@@ -1309,7 +1309,10 @@ for epoch in range(100):
 """,
 )
 
-case("phase_loop_shared_test_is_no_workaround", ["LR001"], """
+case(
+    "phase_loop_shared_test_is_no_workaround",
+    ["LR001"],
+    """
 import torch
 def train_model(model, criterion, optimizer, scheduler, dataloaders, num_epochs=25):
     for epoch in range(num_epochs):
@@ -1328,8 +1331,12 @@ def train_model(model, criterion, optimizer, scheduler, dataloaders, num_epochs=
 optimizer = torch.optim.SGD(model.parameters(), lr=0.001, momentum=0.9)
 scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=7, gamma=0.1)
 train_model(model, criterion, optimizer, scheduler, dataloaders)
-""")
-case("warmup_guard_true_at_first_is_no_workaround", ["LR001"], """
+""",
+)
+case(
+    "warmup_guard_true_at_first_is_no_workaround",
+    ["LR001"],
+    """
 import torch
 optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
 warmup = torch.optim.lr_scheduler.LinearLR(optimizer, start_factor=0.1, total_iters=5)
@@ -1337,8 +1344,12 @@ for epoch in range(100):
     if epoch < 5:
         warmup.step()
     train_one_epoch(model, loader, optimizer)
-""")
-case("flag_parameter_fixed_by_the_call", [], """
+""",
+)
+case(
+    "flag_parameter_fixed_by_the_call",
+    [],
+    """
 import torch
 def fit(model, optimizer, loader, epochs, scheduler=None, per_batch=False):
     for epoch in range(epochs):
@@ -1352,17 +1363,25 @@ def fit(model, optimizer, loader, epochs, scheduler=None, per_batch=False):
             scheduler.step()
 opt = torch.optim.SGD(net.parameters(), lr=0.1)
 fit(net, opt, loader, 15, scheduler=torch.optim.lr_scheduler.StepLR(opt, step_size=5))
-""")
+""",
+)
 
-case("one_line_if_body_steps", [], """
+case(
+    "one_line_if_body_steps",
+    [],
+    """
 import torch
 optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
 scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=20)
 for epoch in range(60):
     train(model, loader, optimizer)
     if args.stepsize > 0: scheduler.step()
-""")
-case("optimizers_in_a_dict", ["LR001"], """
+""",
+)
+case(
+    "optimizers_in_a_dict",
+    ["LR001"],
+    """
 import torch
 from torch.optim import lr_scheduler
 def main(model, center, loader, max_epoch):
@@ -1379,8 +1398,12 @@ def train(model, optimizer, loader):
         model(x).sum().backward()
         optimizer["model"].step()
         optimizer["center"].step()
-""")
-case("per_epoch_function_called_from_another_module", ["LR001"], """
+""",
+)
+case(
+    "per_epoch_function_called_from_another_module",
+    ["LR001"],
+    """
 import torch
 def train_test(model, batches):
     model.scheduler.step()
@@ -1389,8 +1412,12 @@ def train_test(model, batches):
         model.optimizer.zero_grad()
         model(x, y).backward()
         model.optimizer.step()
-""")
-case("wrapper_step_in_wrong_order", ["LR001"], """
+""",
+)
+case(
+    "wrapper_step_in_wrong_order",
+    ["LR001"],
+    """
 class OptimizerWithScheduler:
     def __init__(self, optimizer, scheduler):
         self.optimizer = optimizer
@@ -1398,8 +1425,12 @@ class OptimizerWithScheduler:
     def step(self):
         self.scheduler.step()
         self.optimizer.step()
-""")
-case("per_epoch_function_guarded_by_its_epoch", [], """
+""",
+)
+case(
+    "per_epoch_function_guarded_by_its_epoch",
+    [],
+    """
 def train_epoch(epoch, model, loader, optimizer, scheduler):
     if epoch > 0:
         scheduler.step()
@@ -1407,7 +1438,8 @@ def train_epoch(epoch, model, loader, optimizer, scheduler):
         optimizer.zero_grad()
         model(x, y).backward()
         optimizer.step()
-""")
+""",
+)
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

@@ -989,7 +989,9 @@ class Interpreter:
             return Zipped(tuple(args))
         if name in ("list", "tuple", "sorted", "reversed", "iter", "set") and args:
             return args[0]
-        if name in ("dict", "list", "set", "OrderedDict", "defaultdict", "ModuleDict") and not tracked_in(Tup(tuple(args))):
+        if name in ("dict", "list", "set", "OrderedDict", "defaultdict", "ModuleDict") and not tracked_in(
+            Tup(tuple(args))
+        ):
             container = Container()  # `optimizers = dict()`, `dict(model=opt_model, center=opt_center)`
             for key, value in kwargs.items():
                 container.add(value)

@@ -137,7 +137,9 @@ class Func:
 
 MISSING = object()  # an attribute that was not set (for undoing writes)
 
-Value = Union[None, Const, QName, Options, Each, Container, Multi, Tup, Enumerated, Zipped, Items, ClassInfo, Instance, Func]
+Value = Union[
+    None, Const, QName, Options, Each, Container, Multi, Tup, Enumerated, Zipped, Items, ClassInfo, Instance, Func
+]
 
 
 def tracked_in(value: Value) -> Tuple[Tracked, ...]:
