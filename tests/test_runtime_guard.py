@@ -306,3 +306,58 @@ def test_bad_mode_and_non_scheduler_are_rejected():
         lrlint.guard(lr_scheduler.StepLR(optimizer, 2), on_violation="shout")
     with pytest.raises(TypeError):
         lrlint.guard(optimizer)
+
+
+# -- python -m lrlint.run -----------------------------------------------------------------------
+
+FORGETFUL_SCRIPT = """
+import sys
+import torch
+
+model = torch.nn.Linear(4, 1)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=2)
+for epoch in range(int(sys.argv[1])):
+    optimizer.zero_grad()
+    model(torch.ones(2, 4)).sum().backward()
+    optimizer.step()
+print("args", sys.argv[1:])
+sys.exit(0)
+"""
+
+WRONG_ORDER_SCRIPT = """
+import torch
+
+model = torch.nn.Linear(4, 1)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=0.1, total_steps=10)
+for step in range(5):
+    optimizer.zero_grad()
+    model(torch.ones(2, 4)).sum().backward()
+    scheduler.step()
+    optimizer.step()
+"""
+
+
+def run_module(tmp_path, source: str, options=(), script_args=()):
+    """`python -m lrlint.run OPTIONS train.py SCRIPT_ARGS`"""
+    import subprocess
+    import sys
+
+    script = tmp_path / "train.py"
+    script.write_text(source, encoding="utf-8")
+    command = [sys.executable, "-W", "ignore::UserWarning:torch", "-m", "lrlint.run", *options, str(script)]
+    return subprocess.run(command + list(script_args), capture_output=True, text=True, timeout=120)
+
+
+def test_run_guards_an_unmodified_script_and_passes_its_arguments(tmp_path):
+    result = run_module(tmp_path, FORGETFUL_SCRIPT, script_args=["3"])
+    assert result.returncode == 0, result.stderr
+    assert "args ['3']" in result.stdout
+    assert "LR004 scheduler-never-stepped" in result.stderr
+
+
+def test_run_raise_mode_stops_the_script(tmp_path):
+    result = run_module(tmp_path, WRONG_ORDER_SCRIPT, options=["--on-violation", "raise"])
+    assert result.returncode != 0
+    assert "ScheduleMisuseError: LR001" in result.stderr

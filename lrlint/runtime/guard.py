@@ -17,6 +17,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import logging
+import os
 import warnings
 import weakref
 from dataclasses import dataclass, field
@@ -213,6 +214,8 @@ def _report(target: Any, state: _State, code: str, **fields: object) -> None:
     if code in state.reported:
         return
     state.reported.add(code)
+    if not _reporting_rank():
+        return
     text = describe(code, **fields)
     name = RULES[code].name
     if state.mode == "raise":
@@ -221,6 +224,16 @@ def _report(target: Any, state: _State, code: str, **fields: object) -> None:
         logger.warning(text)
         return
     warnings.warn(ScheduleMisuseWarning(text, code=code, name=name), stacklevel=4)
+
+
+def _reporting_rank() -> bool:
+    """Under torch.distributed only rank 0 reports (LRLINT_ALL_RANKS=1: every rank). Called only
+    when reporting, never on the hot path; it reads the rank, it adds no collective."""
+    if os.environ.get("LRLINT_ALL_RANKS") == "1":
+        return True
+    import torch.distributed as dist
+
+    return not (dist.is_available() and dist.is_initialized()) or dist.get_rank() == 0
 
 
 # -- never stepped -----------------------------------------------------------------------------
@@ -295,12 +308,22 @@ def guarded(on_violation: str = "warn") -> Iterator[None]:
             guard(scheduler, on_violation=on_violation)
             created.append(scheduler)
 
+    def _restore() -> None:
+        LRScheduler.__init__ = original_init  # type: ignore[method-assign]
+        ReduceLROnPlateau.__init__ = plateau_init  # type: ignore[method-assign]
+
     LRScheduler.__init__ = init  # type: ignore[method-assign]
     if not issubclass(ReduceLROnPlateau, LRScheduler):
         ReduceLROnPlateau.__init__ = init_plateau  # type: ignore[method-assign]
     try:
         yield
-    finally:
-        LRScheduler.__init__ = original_init  # type: ignore[method-assign]
-        ReduceLROnPlateau.__init__ = plateau_init  # type: ignore[method-assign]
+    except SystemExit as leaving:  # `sys.exit(main())` in a script run by lrlint.run
+        _restore()
+        if leaving.code in (None, 0):
+            report_unstepped(created)
+        raise
+    except BaseException:
+        _restore()  # training failed: its own error matters, not a never-stepped scheduler
+        raise
+    _restore()
     report_unstepped(created)
