@@ -361,3 +361,42 @@ def test_run_raise_mode_stops_the_script(tmp_path):
     result = run_module(tmp_path, WRONG_ORDER_SCRIPT, options=["--on-violation", "raise"])
     assert result.returncode != 0
     assert "ScheduleMisuseError: LR001" in result.stderr
+
+
+DDP_SCRIPT = """
+import torch
+import torch.distributed as dist
+
+dist.init_process_group("gloo")
+model = torch.nn.Linear(4, 1)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=2)
+for step in range(4):
+    optimizer.zero_grad()
+    model(torch.ones(2, 4)).sum().backward()
+    scheduler.step()
+    optimizer.step()
+print("rank", dist.get_rank(), "done", flush=True)
+dist.destroy_process_group()
+"""
+
+
+def test_torchrun_two_processes_report_once_from_rank_0(tmp_path):
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as probe:  # a free loopback port for the rendezvous
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    script = tmp_path / "train_ddp.py"
+    script.write_text(DDP_SCRIPT, encoding="utf-8")
+    command = [
+        sys.executable, "-W", "ignore::UserWarning:torch", "-m", "torch.distributed.run",
+        "--nproc_per_node", "2", "--master_addr", "127.0.0.1", "--master_port", str(port),
+        "-m", "lrlint.run", str(script),
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "rank 0 done" in result.stdout and "rank 1 done" in result.stdout
+    assert result.stderr.count("LR001 scheduler-step-before-optimizer-step") == 1
