@@ -56,8 +56,11 @@ class _State:
     disabled: bool = False  # the guard hit an internal error and stands aside
 
 
-_STATES: "weakref.WeakKeyDictionary[Any, _State]" = weakref.WeakKeyDictionary()
-_ACTIVITY: "weakref.WeakKeyDictionary[Any, _Activity]" = weakref.WeakKeyDictionary()
+# Keyed by id() with a weakref.finalize to drop the entry: a plain dict lookup on the hot path
+# (a WeakKeyDictionary builds a weak reference on every lookup).
+_STATES: Dict[int, _State] = {}
+_ACTIVITY: Dict[int, _Activity] = {}
+_LIVE_SCHEDULERS: "weakref.WeakValueDictionary[int, Any]" = weakref.WeakValueDictionary()
 _GUARDED_CLASSES: Dict[type, type] = {}
 
 
@@ -65,15 +68,16 @@ _GUARDED_CLASSES: Dict[type, type] = {}
 
 
 def _count_optimizer_step(optimizer: Any, args: Any, kwargs: Any) -> None:
-    activity = _ACTIVITY.get(optimizer)
+    activity = _ACTIVITY.get(id(optimizer))
     if activity is not None:
         activity.steps += 1
 
 
 def _watch(optimizer: Any) -> _Activity:
-    activity = _ACTIVITY.get(optimizer)
+    activity = _ACTIVITY.get(id(optimizer))
     if activity is None:
-        activity = _ACTIVITY[optimizer] = _Activity()
+        activity = _ACTIVITY[id(optimizer)] = _Activity()
+        weakref.finalize(optimizer, _ACTIVITY.pop, id(optimizer), None)
         optimizer.register_step_post_hook(_count_optimizer_step)
         _patch_grad_scaler()
     return activity
@@ -93,7 +97,7 @@ def _patch_grad_scaler() -> None:
     original = GradScaler.step
 
     def step(self: Any, optimizer: Any, *args: Any, **kwargs: Any) -> Any:
-        activity = _ACTIVITY.get(optimizer)
+        activity = _ACTIVITY.get(id(optimizer))
         before = activity.steps if activity is not None else 0
         result = original(self, optimizer, *args, **kwargs)
         if activity is not None and activity.steps == before:
@@ -106,7 +110,7 @@ def _patch_grad_scaler() -> None:
 
 
 def _activity_of(scheduler: Any) -> _Activity:
-    return _ACTIVITY.get(scheduler.optimizer) or _Activity()
+    return _ACTIVITY.get(id(scheduler.optimizer)) or _Activity()
 
 
 # -- the guarded class -------------------------------------------------------------------------
@@ -131,7 +135,7 @@ def _guarded_class(base: type) -> type:
 
 def _guarded_step(self: Any, *args: Any, **kwargs: Any) -> Any:
     base = type(self)._lrlint_base
-    state = _STATES.get(self)
+    state = _STATES.get(id(self))
     # `_step_count == 0`: the constructor's own initial step (SequentialLR re-runs it).
     if state is not None and not state.disabled and getattr(self, "_step_count", 1) != 0:
         try:
@@ -150,7 +154,7 @@ def _guarded_step(self: Any, *args: Any, **kwargs: Any) -> Any:
 
 def _reduce_ex(self: Any, protocol: int) -> Any:
     """Pickle and deepcopy as the base class, re-guarded on load with the same mode."""
-    state = _STATES.get(self)
+    state = _STATES.get(id(self))
     mode = state.mode if state is not None else "warn"
     return (_rebuild, (type(self)._lrlint_base, mode), self.__dict__.copy())
 
@@ -244,7 +248,7 @@ def report_unstepped(schedulers: Iterator[Any]) -> List[str]:
     LR001 for one stepped once, before any optimizer step. Returns the codes reported."""
     reported = []
     for scheduler in schedulers:
-        state = _STATES.get(scheduler)
+        state = _STATES.get(id(scheduler))
         if state is None or state.disabled:
             continue
         trained = _activity_of(scheduler).total - state.activity_at_guard > 0
@@ -262,7 +266,7 @@ def report_unstepped(schedulers: Iterator[Any]) -> List[str]:
 @atexit.register
 def _report_at_exit() -> None:
     with contextlib.suppress(Exception):
-        report_unstepped(list(_STATES.keys()))
+        report_unstepped(list(_LIVE_SCHEDULERS.values()))
 
 
 # -- public API --------------------------------------------------------------------------------
@@ -270,7 +274,9 @@ def _report_at_exit() -> None:
 
 def _register(scheduler: Any, mode: str) -> None:
     activity = _watch(scheduler.optimizer).total
-    _STATES[scheduler] = _State(mode=mode, activity_at_guard=activity, activity_at_last_step=activity)
+    _STATES[id(scheduler)] = _State(mode=mode, activity_at_guard=activity, activity_at_last_step=activity)
+    _LIVE_SCHEDULERS[id(scheduler)] = scheduler
+    weakref.finalize(scheduler, _STATES.pop, id(scheduler), None)
 
 
 def guard(scheduler: Any, *, on_violation: str = "warn") -> Any:
@@ -279,7 +285,7 @@ def guard(scheduler: Any, *, on_violation: str = "warn") -> Any:
     if not isinstance(scheduler, (LRScheduler, ReduceLROnPlateau)):
         raise TypeError(f"lrlint.guard() needs a torch learning-rate scheduler, not {type(scheduler).__name__}")
     if type(scheduler) in _GUARDED_CLASSES.values():
-        _STATES[scheduler].mode = on_violation
+        _STATES[id(scheduler)].mode = on_violation
         return scheduler
     scheduler.__class__ = _guarded_class(type(scheduler))
     _register(scheduler, on_violation)
