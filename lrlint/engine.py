@@ -10,7 +10,7 @@ import io
 import re
 import tokenize
 from pathlib import Path
-from typing import Collection, Dict, List, Optional, Tuple
+from typing import Collection, List, Optional, Tuple
 
 from .catalogue import RULES
 from .diagnostics import Diagnostic, FileResult
@@ -171,11 +171,3 @@ def lint_file(
 
 def _selected(diagnostics: List[Diagnostic], codes: Optional[Collection[str]]) -> List[Diagnostic]:
     return [d for d in diagnostics if codes is None or d.code in codes]
-
-
-def diagnostics_by_code(results: Collection[FileResult]) -> Dict[str, int]:
-    counts: Dict[str, int] = {}
-    for result in results:
-        for diagnostic in result.diagnostics:
-            counts[diagnostic.code] = counts.get(diagnostic.code, 0) + 1
-    return counts

@@ -53,7 +53,6 @@ class Tracked:
     dynamic_kind: bool = False  # e.g. get_scheduler(name_from_config, ...): class unknown
     escapes: List[str] = field(default_factory=list)  # where it was handed to code we cannot see
     stored_on: Set[str] = field(default_factory=set)  # classes whose instances hold it
-    constructed_in_loops: Tuple["Loop", ...] = ()
     constructed_in_class: Optional[str] = None
     labelled: bool = False
 

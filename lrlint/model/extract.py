@@ -107,7 +107,7 @@ class Interpreter:
 
     def run(self) -> TrainingLoopModel:
         module_env = Env(None)
-        self.frames.append(Frame("<module>", None, module_env, None, is_root=True))
+        self.frames.append(Frame("<module>", None, module_env, None))
         self.exec_block(self.module.body, module_env)
         self.run_roots()
         return self.model
@@ -1134,7 +1134,6 @@ class Interpreter:
             return single(obj)
         if known.is_optimizer_class(qualname):
             obj = Tracked(role=Role.OPTIMIZER, label=qualname.rsplit(".", 1)[-1], qualname=qualname, node=node)
-            obj.constructed_in_loops = self.loop_stack()
             self.model.objects.append(obj)
             return single(obj)
         return self.opaque(node, qualname, args, kwargs)
@@ -1152,7 +1151,6 @@ class Interpreter:
             node=node,
             optimizers=optimizers,
             custom=custom,
-            constructed_in_loops=self.loop_stack(),
             constructed_in_class=next((f.owner.name for f in reversed(self.frames) if f.owner), None),
         )
         if qualname.endswith("get_scheduler"):
@@ -1214,7 +1212,7 @@ class Interpreter:
         self.contexts[id(definition)] = self.contexts.get(id(definition), 0) + 1
         env = Env(func.env)
         name = definition.name.value if isinstance(definition, cst.FunctionDef) else "<lambda>"
-        frame = Frame(name, definition, env, func.owner, is_root=as_root)
+        frame = Frame(name, definition, env, func.owner)
         self.bind_parameters(definition, env, args, kwargs, bound, as_root)
         if node is not None:
             self.bind_argument_expressions(definition, env, node, bound is not None)

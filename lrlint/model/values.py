@@ -290,7 +290,6 @@ class Frame:
     env: Env
     owner: Optional[ClassInfo]
     returns: List[Value] = field(default_factory=list)
-    is_root: bool = False
 
 
 # ----------------------------------------------------------------------------------------------
