@@ -13,7 +13,7 @@ torch = pytest.importorskip("torch")
 
 import lrlint  # noqa: E402
 from lrlint import ScheduleMisuseError, ScheduleMisuseWarning  # noqa: E402
-from lrlint.runtime.guard import report_unstepped  # noqa: E402
+from lrlint.runtime.guarding import report_unstepped  # noqa: E402
 
 lr_scheduler = torch.optim.lr_scheduler
 
@@ -286,9 +286,14 @@ def test_deepcopy_and_pickling_keep_a_guarded_scheduler(clone):
     assert isinstance(copied, lr_scheduler.MultiStepLR)
     assert copied.state_dict().keys() == scheduler.state_dict().keys()
     assert copied.last_epoch == scheduler.last_epoch
-    with pytest.raises(ScheduleMisuseError):  # still guarded: stepped twice with no optimizer step
-        copied.step()
-        copied.step()
+    parameters = [p for group in copied.optimizer.param_groups for p in group["params"]]
+    with pytest.raises(ScheduleMisuseError) as raised:  # still guarded: stepped twice per iteration
+        for _ in range(2):
+            sum((p**2).sum() for p in parameters).backward()
+            copied.optimizer.step()
+            copied.step()
+            copied.step()
+    assert raised.value.code == "LR014"
 
 
 def test_importing_lrlint_does_not_import_torch():
