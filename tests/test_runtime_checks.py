@@ -380,3 +380,47 @@ def test_warnings_point_at_the_line_that_stepped_the_scheduler():
             train_step(model, optimizer)
     files = {(type(w.message).__name__, w.filename) for w in caught}
     assert files == {("ScheduleMisuseWarning", __file__), ("UserWarning", __file__)}  # ours and torch's own
+
+
+# -- the guard never stops training --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["warn", "log"])
+def test_an_internal_error_is_reported_once_and_the_guard_stands_aside(mode, monkeypatch):
+    from lrlint.runtime import guarding
+
+    def broken(*args, **kwargs):
+        raise KeyError("bug")
+
+    monkeypatch.setattr(guarding, "check_step", broken)
+
+    def lrs(guard: bool) -> list:
+        model, optimizer = make_optimizer()
+        scheduler = lr_scheduler.StepLR(optimizer, step_size=2)
+        if guard:
+            lrlint.guard(scheduler, on_violation=mode)
+        seen = []
+        for _ in range(5):
+            train_step(model, optimizer)
+            scheduler.step()
+            seen.append(optimizer.param_groups[0]["lr"])
+        return seen
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        guarded_lrs = lrs(True)
+    assert guarded_lrs == lrs(False)
+    assert [str(w.message) for w in caught] == [
+        "lrlint: the runtime guard stopped checking StepLR after an internal error: KeyError('bug')"
+    ]
+
+
+def test_learning_rates_on_an_accelerator_are_never_read():
+    from lrlint.runtime.signals import learning_rates
+
+    _, optimizer = make_optimizer()
+    assert learning_rates(optimizer) == [0.1]
+    optimizer.param_groups[0]["lr"] = torch.tensor(0.1)
+    assert learning_rates(optimizer) == [pytest.approx(0.1)]
+    optimizer.param_groups[0]["lr"] = torch.tensor(0.1, device="meta")  # stands for a CUDA tensor
+    assert learning_rates(optimizer) is None

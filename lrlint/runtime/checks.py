@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Set, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional, Set, Tuple
 
 from torch.optim.lr_scheduler import (
     CosineAnnealingLR,
@@ -71,7 +71,8 @@ def check_step(scheduler: Any, state: GuardState, args: tuple, kwargs: dict) -> 
     if (args or "epoch" in kwargs) and not isinstance(scheduler, CosineAnnealingWarmRestarts):
         argument = repr(args[0]) if args else f"epoch={kwargs['epoch']!r}"
         findings.append(("LR006", {"scheduler": name, "argument": argument, "kind": name}))
-    return findings + check_cadence(scheduler, state, name)
+    check_cadence(scheduler, state, name, findings)
+    return findings
 
 
 def check_learning_rate_owner(scheduler: Any, state: GuardState, name: str) -> List[Finding]:
@@ -88,103 +89,107 @@ def check_learning_rate_owner(scheduler: Any, state: GuardState, name: str) -> L
 # -- order and cadence -------------------------------------------------------------------------
 
 
-def check_cadence(scheduler: Any, state: GuardState, name: str) -> List[Finding]:
+def check_cadence(scheduler: Any, state: GuardState, name: str, findings: List[Finding]) -> None:
     activity = state.activity
     total = activity.total
-    interval = total - state.activity_at_last_step
+    backwards = COUNTS.backwards
+    interval = total - state.activity_at_last_step  # optimizer steps since the previous scheduler step
     backwards_before = state.backwards_at_last_step
     state.activity_at_last_step = total
-    state.backwards_at_last_step = COUNTS.backwards
+    state.backwards_at_last_step = backwards
     if total == state.activity_at_guard:  # the optimizer has not stepped yet
         state.leading_steps += 1
-        state.leading_before_backward = COUNTS.backwards == state.backwards_at_guard
-        return []
+        state.leading_before_backward = backwards == state.backwards_at_guard
+        return
     if state.leading_steps:  # training started: one leading step is LR001, more a fast-forward (a resume)
         state.first_before_optimizer = state.leading_steps == 1
         state.scheduler_steps = int(state.first_before_optimizer)
         state.leading_steps = 0
     state.scheduler_steps += 1
     trained = total - state.activity_at_guard
-    # Backward passes are evidence only when the loop trains with loss.backward().
-    backwards_seen = COUNTS.backwards - state.backwards_at_guard >= trained
-    order = Interleaving(interval, state.scheduler_steps - trained, backwards_before, activity.backwards_at_last_step)
-    findings = check_order(state, name, order, backwards_seen)
-    findings += check_per_batch_cadence(scheduler, state, name, interval)
-    findings += check_per_epoch_cadence(scheduler, state, name, interval)
+    order = Interleaving(
+        interval=interval,
+        excess=state.scheduler_steps - trained,
+        backward_between=backwards != backwards_before,
+        # S O with no backward between: the previous scheduler step ran before the optimizer's
+        optimizer_right_after=interval == 1 and activity.backwards_at_last_step == backwards_before,
+        # backward passes are evidence only when the loop trains with loss.backward()
+        backwards_seen=backwards - state.backwards_at_guard >= trained,
+    )
+    code = check_order(state, order)
+    if code is not None:
+        findings.append((code, order_fields(code, name)))
+    if interval >= 2 and state.previous_interval >= 2 and is_counted_in_steps(scheduler, interval):
+        findings.append(("LR002", {"scheduler": name, "kind": name, "optimizer": "optimizer"}))
+    if per_batch_in_loader_pass(state, interval) and schedule_ends_within(scheduler, COUNTS.loader_length // 2):
+        findings.append(("LR003", {"scheduler": name, "kind": name}))
     state.previous_interval = interval
-    return findings
 
 
-@dataclass
-class Interleaving:
-    """Where this scheduler step falls among optimizer steps and backward passes."""
+class Interleaving(NamedTuple):
+    """Where one scheduler step falls among optimizer steps and backward passes."""
 
     interval: int  # optimizer steps since the previous scheduler step
     excess: int  # scheduler steps beyond the optimizer steps since training started
-    backwards_before: int  # backward passes counted at the previous scheduler step
-    backwards_at_optimizer: int  # ... and at the latest optimizer step
-
-    @property
-    def backward_between(self) -> bool:
-        return COUNTS.backwards != self.backwards_before
-
-    @property
-    def optimizer_right_after_previous(self) -> bool:
-        """S O with no backward between: the previous step ran before the optimizer's, in one iteration."""
-        return self.interval == 1 and self.backwards_at_optimizer == self.backwards_before
+    backward_between: bool  # a backward pass since the previous scheduler step
+    optimizer_right_after: bool  # the optimizer stepped right after the previous scheduler step
+    backwards_seen: bool
 
 
-def check_order(state: GuardState, name: str, order: Interleaving, backwards_seen: bool) -> List[Finding]:
-    """LR001, LR009 and LR014 from the interleaving of scheduler steps, optimizer steps and backward passes."""
-    lr001 = ("LR001", {"scheduler": name, "optimizer_step": "`optimizer.step()`"})
+def check_order(state: GuardState, order: Interleaving) -> Optional[str]:
+    """LR001, LR009 or LR014 from the interleaving of scheduler steps, optimizer steps and backward passes."""
     state.zero_run = state.zero_run + 1 if order.interval == 0 else 0
     if state.first_before_optimizer:
         state.first_before_optimizer = False
-        # S B O S: stepped before the first backward; B S O S: right before the optimizer. (B S B O S is
-        # gradient accumulation beginning, judged below.)
-        wrong_first = state.leading_before_backward or order.optimizer_right_after_previous or not backwards_seen
+        # S B O S: stepped before the first backward; B S O S: right before the optimizer.
+        # (B S B O S is gradient accumulation beginning, judged below.)
+        wrong_first = state.leading_before_backward or order.optimizer_right_after or not order.backwards_seen
         if order.excess < 2 and order.interval >= 1 and wrong_first:
-            return [lr001]
+            return "LR001"
     if order.interval == 0:
         if order.excess < 2:
             state.suspect_swap = True
-            return []
+            return None
         state.suspect_swap = False
         if state.reported & {"LR009", "LR014"}:
-            return []  # judged already; later runs of steps tell nothing new
-        if backwards_seen and state.zero_run == 1 and not order.backward_between:  # O S S: twice in one iteration
-            return [("LR014", {"scheduler": name})]
-        condition = "it is stepped conditionally, e.g. under gradient accumulation"
-        return [("LR009", {"scheduler": name, "optimizer": "optimizer", "condition": condition})]
-    if backwards_seen and order.optimizer_right_after_previous and order.backward_between:
-        return [lr001]  # B S O B S: the optimizer stepped right after the previous scheduler step
+            return None  # judged already; later runs of steps tell nothing new
+        if order.backwards_seen and state.zero_run == 1 and not order.backward_between:
+            return "LR014"  # O S S: twice in one iteration
+        return "LR009"
+    if order.backwards_seen and order.optimizer_right_after and order.backward_between:
+        return "LR001"  # B S O B S: the optimizer stepped right after the previous scheduler step
     if state.suspect_swap and order.interval >= 2 and order.excess <= 0:
         state.suspect_swap = False  # S S O O: the optimizer caught up, so the order was swapped
-        return [lr001]
-    return []
+        return "LR001"
+    return None
 
 
-def check_per_batch_cadence(scheduler: Any, state: GuardState, name: str, interval: int) -> List[Finding]:
-    """LR002: a schedule counted in optimizer steps, stepped twice in a row after many of them."""
+def order_fields(code: str, name: str) -> Dict[str, object]:
+    if code == "LR001":
+        return {"scheduler": name, "optimizer_step": "`optimizer.step()`"}
+    if code == "LR009":
+        condition = "it is stepped conditionally, e.g. under gradient accumulation"
+        return {"scheduler": name, "optimizer": "optimizer", "condition": condition}
+    return {"scheduler": name}
+
+
+def is_counted_in_steps(scheduler: Any, interval: int) -> bool:
+    """LR002 evidence: stepped twice in a row after ``interval`` (>= 2) optimizer steps each, by a
+    schedule whose length counts optimizer steps and spans at least two such intervals."""
     horizon = step_horizon(scheduler)
-    if horizon is None or min(interval, state.previous_interval) < 2 or horizon < 2 * interval:
-        return []
-    return [("LR002", {"scheduler": name, "kind": name, "optimizer": "optimizer"})]
+    return horizon is not None and horizon >= 2 * interval
 
 
-def check_per_epoch_cadence(scheduler: Any, state: GuardState, name: str, interval: int) -> List[Finding]:
-    """LR003: stepped after every optimizer step of a DataLoader pass whose length would run the
-    epoch-counted schedule to its end (or decay it a thousandfold) within half a pass."""
+def per_batch_in_loader_pass(state: GuardState, interval: int) -> bool:
+    """Whether the scheduler has just been stepped after each of the last three optimizer steps of
+    a DataLoader pass that is still running (decided once per pass)."""
     if COUNTS.loader_passes != state.loader_pass:
         state.loader_pass, state.steps_in_pass, state.per_batch_in_pass = COUNTS.loader_passes, 0, True
     state.steps_in_pass += 1
     state.per_batch_in_pass = state.per_batch_in_pass and interval == 1
-    batches = COUNTS.loader_length
-    if state.steps_in_pass < 2 or not state.per_batch_in_pass or not batches or not COUNTS.in_loader_pass():
-        return []
-    if not schedule_ends_within(scheduler, batches // 2):
-        return []
-    return [("LR003", {"scheduler": name, "kind": name})]
+    return (
+        state.steps_in_pass == 3 and state.per_batch_in_pass and bool(COUNTS.loader_length) and COUNTS.in_loader_pass()
+    )
 
 
 def step_horizon(scheduler: Any) -> Optional[int]:
@@ -200,7 +205,7 @@ def step_horizon(scheduler: Any) -> Optional[int]:
     return None
 
 
-def schedule_ends_within(scheduler: Any, steps: int) -> bool:
+def schedule_ends_within(scheduler: Any, steps: int) -> bool:  # LR003
     """Whether an epoch-counted schedule ends (or decays the LR a thousandfold) within ``steps``."""
     if isinstance(scheduler, CosineAnnealingLR):
         return scheduler.T_max <= steps

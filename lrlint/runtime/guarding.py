@@ -21,7 +21,7 @@ import os
 import sys
 import warnings
 import weakref
-from typing import Any, Dict, Iterable, Iterator, List, Tuple
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
 
 from torch.optim.lr_scheduler import ChainedScheduler, LRScheduler, ReduceLROnPlateau, SequentialLR
 
@@ -33,6 +33,7 @@ from .signals import COUNTS, learning_rates, patch_accelerate, watch
 
 logger = logging.getLogger("lrlint")
 RUNTIME_DIR = os.path.dirname(os.path.abspath(__file__))
+TORCH_ORDER_WARNING = "Detected call of `lr_scheduler.step()` before `optimizer.step()`"
 
 _STATES: Dict[int, GuardState] = {}
 _LIVE_SCHEDULERS: "weakref.WeakValueDictionary[int, Any]" = weakref.WeakValueDictionary()
@@ -72,7 +73,10 @@ def _guarded_step(self: Any, *args: Any, **kwargs: Any) -> Any:
     if not initial:
         args = _checked(self, state, args, kwargs)
     if getattr(self, "_step_count", 2) == 1 or len(args) + len(kwargs) > isinstance(self, ReduceLROnPlateau):
-        with _warnings_from_caller():  # torch's own first-step and epoch warnings
+        # torch's own first-step and epoch warnings; its order warning after an optimizer step the
+        # GradScaler skipped is the false alarm of pytorch#44511 (a true one is the guard's LR001)
+        attempted = state.activity.total > state.activity_at_guard
+        with _warnings_from_caller(drop=TORCH_ORDER_WARNING if attempted else None):
             result = base.step(self, *args, **kwargs)
     else:
         result = base.step(self, *args, **kwargs)
@@ -103,13 +107,16 @@ def _checked(scheduler: Any, state: GuardState, args: tuple, kwargs: dict) -> tu
 
 
 @contextlib.contextmanager
-def _warnings_from_caller() -> Iterator[None]:
-    """Re-emit the warnings torch raises inside ``step()`` at the user's line, not the guard's."""
+def _warnings_from_caller(drop: Optional[str] = None) -> Iterator[None]:
+    """Re-emit the warnings torch raises inside ``step()`` at the user's line, not the guard's,
+    except one starting with ``drop``."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         yield
     frame = _user_frame()
     for warning in caught:
+        if drop and str(warning.message).startswith(drop):
+            continue
         registry = frame.f_globals.setdefault("__warningregistry__", {}) if frame else None
         filename, lineno = (frame.f_code.co_filename, frame.f_lineno) if frame else (warning.filename, warning.lineno)
         module = frame.f_globals.get("__name__", "") if frame else None
