@@ -106,19 +106,22 @@ def check_cadence(scheduler: Any, state: GuardState, name: str, findings: List[F
         state.scheduler_steps = int(state.first_before_optimizer)
         state.leading_steps = 0
     state.scheduler_steps += 1
-    trained = total - state.activity_at_guard
-    order = Interleaving(
-        interval=interval,
-        excess=state.scheduler_steps - trained,
-        backward_between=backwards != backwards_before,
-        # S O with no backward between: the previous scheduler step ran before the optimizer's
-        optimizer_right_after=interval == 1 and activity.backwards_at_last_step == backwards_before,
-        # backward passes are evidence only when the loop trains with loss.backward()
-        backwards_seen=backwards - state.backwards_at_guard >= trained,
-    )
-    code = check_order(state, order)
-    if code is not None:
-        findings.append((code, order_fields(code, name)))
+    if interval == 1 and activity.backwards_at_last_step != backwards_before and not state.first_before_optimizer:
+        state.zero_run = 0  # B O S: the usual per-batch order, nothing to judge (the hot path)
+    else:
+        trained = total - state.activity_at_guard
+        order = Interleaving(
+            interval,
+            excess=state.scheduler_steps - trained,
+            backward_between=backwards != backwards_before,
+            # S O with no backward between: the previous scheduler step ran before the optimizer's
+            optimizer_right_after=interval == 1 and activity.backwards_at_last_step == backwards_before,
+            # backward passes are evidence only when the loop trains with loss.backward()
+            backwards_seen=backwards - state.backwards_at_guard >= trained,
+        )
+        code = check_order(state, order)
+        if code is not None:
+            findings.append((code, order_fields(code, name)))
     if interval >= 2 and state.previous_interval >= 2 and is_counted_in_steps(scheduler, interval):
         findings.append(("LR002", {"scheduler": name, "kind": name, "optimizer": "optimizer"}))
     if per_batch_in_loader_pass(state, interval) and schedule_ends_within(scheduler, COUNTS.loader_length // 2):

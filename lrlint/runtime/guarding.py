@@ -65,14 +65,15 @@ def _guarded_step(self: Any, *args: Any, **kwargs: Any) -> Any:
     state = _STATES.get(id(self))
     if state is None or state.disabled:
         return base.step(self, *args, **kwargs)
+    step_count = getattr(self, "_step_count", None)  # ReduceLROnPlateau and the containers have none
     # `_step_count == 0`: the constructor's own initial step (SequentialLR re-runs it).
-    initial = getattr(self, "_step_count", 1) == 0
+    initial = step_count == 0
     if state.burst >= 0:  # inside AcceleratedScheduler.step(): one step per process counts once
         state.burst += 1
         initial = initial or state.burst > 1
     if not initial:
         args = _checked(self, state, args, kwargs)
-    if getattr(self, "_step_count", 2) == 1 or len(args) + len(kwargs) > isinstance(self, ReduceLROnPlateau):
+    if step_count == 1 or len(args) + len(kwargs) > isinstance(self, ReduceLROnPlateau):
         # torch's own first-step and epoch warnings; its order warning after an optimizer step the
         # GradScaler skipped is the false alarm of pytorch#44511 (a true one is the guard's LR001)
         attempted = state.activity.total > state.activity_at_guard

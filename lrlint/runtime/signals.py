@@ -71,15 +71,13 @@ def torch_optimizer(optimizer: Any) -> Any:
 def learning_rates(optimizer: Any) -> Optional[List[float]]:
     """The optimizer's learning rates as floats; None when one lives on an accelerator (reading it
     would synchronise the device)."""
-    values = []
-    for group in optimizer.param_groups:
-        lr = group["lr"]
+    values = [group["lr"] for group in optimizer.param_groups]
+    for index, lr in enumerate(values):
         if type(lr) is not float:
             device = getattr(lr, "device", None)
             if device is not None and device.type != "cpu":
                 return None
-            lr = float(lr)
-        values.append(lr)
+            values[index] = float(lr)
     return values
 
 
