@@ -430,6 +430,9 @@ follows the schedule past its first step.
 
 ## Example
 ```python
+import torch
+
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
 for epoch in range(30):
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=10)
     train_one_epoch(model, loader, optimizer)
@@ -438,6 +441,9 @@ for epoch in range(30):
 
 ## Use instead:
 ```python
+import torch
+
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
 scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=10)
 for epoch in range(30):
     train_one_epoch(model, loader, optimizer)
@@ -494,7 +500,9 @@ for i, (x, y) in enumerate(loader):
         message="`{scheduler}.get_lr()` is meant for the scheduler's own use and may return a wrong "
         "value here; use `{scheduler}.get_last_lr()`",
         doc="""## What it does
-Finds `get_lr()` called on a scheduler outside a scheduler's own implementation.
+Finds `get_lr()` called on a torch scheduler outside a scheduler's own implementation (a
+scheduler subclass may call it; a timm or home-made scheduler with a `get_lr()` of its own is
+left alone).
 
 ## Why is this bad?
 `get_lr()` computes the next value from the internal state for the scheduler's own `step()`; called
@@ -503,6 +511,9 @@ from outside it can return a different value than the one in use (and warns sinc
 
 ## Example
 ```python
+import torch
+
+scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=10)
 for epoch in range(30):
     train_one_epoch(model, loader, optimizer)
     scheduler.step()
@@ -511,6 +522,9 @@ for epoch in range(30):
 
 ## Use instead:
 ```python
+import torch
+
+scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=10)
 for epoch in range(30):
     train_one_epoch(model, loader, optimizer)
     scheduler.step()
@@ -642,18 +656,28 @@ Each `step()` advances the schedule; stepping twice halves every horizon and mil
 
 ## Example
 ```python
+import torch
+
+scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=0.1, total_steps=30 * len(loader))
 for epoch in range(30):
     for x, y in loader:
-        train_step(model, x, y, optimizer)
+        loss_fn(model(x), y).backward()
+        optimizer.step()
+        optimizer.zero_grad()
         scheduler.step()
     scheduler.step()
 ```
 
 ## Use instead:
 ```python
+import torch
+
+scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=0.1, total_steps=30 * len(loader))
 for epoch in range(30):
     for x, y in loader:
-        train_step(model, x, y, optimizer)
+        loss_fn(model(x), y).backward()
+        optimizer.step()
+        optimizer.zero_grad()
         scheduler.step()
 ```
 """

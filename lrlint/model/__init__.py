@@ -55,6 +55,9 @@ class Tracked:
     stored_on: Set[str] = field(default_factory=set)  # classes whose instances hold it
     constructed_in_class: Optional[str] = None
     labelled: bool = False
+    created_in: Tuple["Loop", ...] = ()  # the loops around its construction, outermost first
+    created_under: Tuple["Condition", ...] = ()  # the branches around its construction
+    root: int = -1  # the top-level run that constructed it (see Event.root)
 
     @property
     def symbolic(self) -> bool:
@@ -184,6 +187,16 @@ class Step(Event):
 
 
 @dataclass(eq=False)
+class Read(Event):
+    """A method call on a tracked scheduler that neither steps nor hands it on (``get_lr()``)."""
+
+    targets: Tuple[Tracked, ...] = ()
+    receiver: str = ""
+    method: str = ""
+    in_scheduler_class: bool = False  # made from a method of a scheduler subclass
+
+
+@dataclass(eq=False)
 class OpaqueCall(Event):
     """A call into code the analysis cannot see, which receives tracked objects or says it trains."""
 
@@ -211,6 +224,7 @@ class TrainingLoopModel:
     path: str
     objects: List[Tracked] = field(default_factory=list)
     steps: List[Step] = field(default_factory=list)
+    reads: List[Read] = field(default_factory=list)
     calls: List[OpaqueCall] = field(default_factory=list)
     loops: List[Loop] = field(default_factory=list)
     overrides: List[SchedulerStepOverride] = field(default_factory=list)

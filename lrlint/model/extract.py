@@ -26,6 +26,7 @@ from . import (
     Loop,
     LoopKind,
     OpaqueCall,
+    Read,
     Role,
     SchedulerStepOverride,
     Step,
@@ -1022,6 +1023,8 @@ class Interpreter:
             return None
         if isinstance(receiver, (Options, Each)):
             # Reading a tracked object (get_last_lr, state_dict, ...) neither steps nor hands it on.
+            if method == "get_lr":
+                self.record_read(node, receiver, method)
             return None
         if method in ("prepare", "prepare_scheduler", "prepare_optimizer", "setup", "setup_optimizers", "wrap"):
             # accelerate / Lightning Fabric return what they are given, wrapped.
@@ -1063,6 +1066,25 @@ class Interpreter:
                 self.add_step(node, Role.OPTIMIZER, optimizers, isinstance(first, Each), text, "step", via_scaler=True)
                 return True
         return False
+
+    def record_read(self, node: cst.Call, receiver: Value, method: str) -> None:
+        func = node.func
+        assert isinstance(func, cst.Attribute)
+        targets = tuple(obj for obj in tracked_in(self.visible(receiver)) if obj.role is Role.SCHEDULER)
+        if targets:
+            in_scheduler_class = any(
+                frame.owner is not None and known.is_scheduler_base(frame.owner.known_base()) for frame in self.frames
+            )
+            self.model.reads.append(
+                Read(
+                    node=node,
+                    **self.where_now(),
+                    targets=targets,
+                    receiver=self.code(func.value),
+                    method=method,
+                    in_scheduler_class=in_scheduler_class,
+                )
+            )
 
     def where_now(self) -> Dict[str, object]:
         """The fields every event shares: when it happens and inside which loops and branches."""
@@ -1134,7 +1156,7 @@ class Interpreter:
             return single(obj)
         if known.is_optimizer_class(qualname):
             obj = Tracked(role=Role.OPTIMIZER, label=qualname.rsplit(".", 1)[-1], qualname=qualname, node=node)
-            self.model.objects.append(obj)
+            self.track(obj)
             return single(obj)
         return self.opaque(node, qualname, args, kwargs)
 
@@ -1161,8 +1183,13 @@ class Interpreter:
             for inner in tracked_in(value):
                 if inner.role is Role.SCHEDULER:
                     inner.escapes.append(f"combined into {spec.name}")
-        self.model.objects.append(obj)
+        self.track(obj)
         return obj
+
+    def track(self, obj: Tracked) -> None:
+        """Record a constructed optimizer or scheduler, with the loops and branches around it."""
+        obj.created_in, obj.created_under, obj.root = self.loop_stack(), tuple(self.conditions), self.root
+        self.model.objects.append(obj)
 
     def hf_scheduler_kind(self, node: cst.Call, spec: known.SchedulerSpec) -> Tuple[known.SchedulerSpec, bool]:
         name_arg = argument(node, "name", 0)
@@ -1305,7 +1332,7 @@ class Interpreter:
                 return single(obj)
             if base in known.OPTIMIZER_BASES or known.is_optimizer_class(base):
                 obj = Tracked(role=Role.OPTIMIZER, label=cls.name, qualname=cls.name, node=node, custom=True)
-                self.model.objects.append(obj)
+                self.track(obj)
                 return single(obj)
         instance = Instance(cls)
         cls.instances.append(instance)

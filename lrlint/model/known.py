@@ -117,6 +117,11 @@ def scheduler_spec(qualname: str) -> Optional[SchedulerSpec]:
     return None
 
 
+def is_scheduler_base(qualname: Optional[str]) -> bool:
+    """Whether a class deriving from ``qualname`` is a scheduler (its methods are its implementation)."""
+    return qualname is not None and (qualname in SCHEDULER_BASES or scheduler_spec(qualname) is not None)
+
+
 def is_optimizer_class(qualname: str) -> bool:
     if qualname.startswith("torch.optim.lr_scheduler") or qualname.startswith("torch.optim.swa_utils"):
         return False

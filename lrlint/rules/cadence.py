@@ -52,9 +52,21 @@ def _optimizer_name(obj: Tracked) -> str:
 def per_batch_scheduler_stepped_per_epoch(model: TrainingLoopModel) -> Iterator[Finding]:
     for step in model.scheduler_steps():
         obj = _offending(step, counts_steps)
-        if obj is not None and cadence(model, step) is Cadence.PER_EPOCH:
+        if obj is not None and cadence(model, step) is Cadence.PER_EPOCH and not _also_per_batch(model, step, obj):
             fields = {"scheduler": step.receiver, "kind": obj.kind, "optimizer": _optimizer_name(obj)}
             yield Finding("LR002", step.node, fields)
+
+
+def _also_per_batch(model: TrainingLoopModel, step: Step, obj: Tracked) -> bool:
+    """Stepped per batch in a loop nested in this one as well: that is LR014, not LR002."""
+    return any(
+        other is not step
+        and obj in other.targets
+        and other.loop is not None
+        and any(ancestor is step.loop for ancestor in other.loop.ancestors())
+        and cadence(model, other) is Cadence.PER_STEP
+        for other in model.scheduler_steps()
+    )
 
 
 @rule("LR003")
