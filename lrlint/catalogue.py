@@ -395,6 +395,8 @@ after every `patience` epochs of real progress.
 
 ## Example
 ```python
+import torch
+
 scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer)
 for epoch in range(50):
     train_one_epoch(model, loader, optimizer)
@@ -404,6 +406,8 @@ for epoch in range(50):
 
 ## Use instead:
 ```python
+import torch
+
 scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max")
 for epoch in range(50):
     train_one_epoch(model, loader, optimizer)
@@ -737,6 +741,9 @@ of how training goes: a slow step decay nobody chose.
 
 ## Example
 ```python
+import torch
+
+scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, patience=5)
 for epoch in range(50):
     train_one_epoch(model, loader, optimizer)
     scheduler.step(0.0)
@@ -744,6 +751,9 @@ for epoch in range(50):
 
 ## Use instead:
 ```python
+import torch
+
+scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, patience=5)
 for epoch in range(50):
     train_one_epoch(model, loader, optimizer)
     scheduler.step(evaluate(model, val_loader))

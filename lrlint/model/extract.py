@@ -84,7 +84,7 @@ class Interpreter:
 
     def __init__(self, module: cst.Module, path: str) -> None:
         self.module = module
-        self.model = TrainingLoopModel(path=path, code_for_node=self.code)
+        self.model = TrainingLoopModel(path=path, code_for_node=self.code, module=module)
         self.seq = 0
         self.root = 0  # which top-level run (the module, or a function nothing here calls)
         self.roots = 0

@@ -13,6 +13,6 @@ def get_lr_outside_scheduler(model: TrainingLoopModel) -> Iterator[Finding]:
     for read in model.reads:
         if read.method != "get_lr" or read.in_scheduler_class:
             continue
-        # Only torch schedulers: a timm or home-made scheduler may have a get_lr() of its own.
-        if all(target.spec is not None and target.spec.torch_step_api for target in read.targets):
+        # Only torch's own classes: a timm or home-made scheduler may give get_lr() a meaning of its own.
+        if all(target.torch_api for target in read.targets):
             yield Finding("LR010", read.node, {"scheduler": read.receiver})
