@@ -626,6 +626,10 @@ the schedule in ways nobody intended.
 
 ## Example
 ```python
+import torch
+
+optimizer = torch.optim.SGD(model.parameters(), lr=base_lr, momentum=0.9)
+scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=30)
 for epoch in range(30):
     for group in optimizer.param_groups:
         group["lr"] = base_lr * warmup_factor(epoch)
@@ -635,8 +639,12 @@ for epoch in range(30):
 
 ## Use instead:
 ```python
-scheduler = torch.optim.lr_scheduler.SequentialLR(
-    optimizer, [warmup, cosine], milestones=[warmup_epochs])
+import torch
+
+optimizer = torch.optim.SGD(model.parameters(), lr=base_lr, momentum=0.9)
+warmup = torch.optim.lr_scheduler.LinearLR(optimizer, start_factor=0.1, total_iters=5)
+cosine = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=25)
+scheduler = torch.optim.lr_scheduler.SequentialLR(optimizer, [warmup, cosine], milestones=[5])
 for epoch in range(30):
     train_one_epoch(model, loader, optimizer)
     scheduler.step()

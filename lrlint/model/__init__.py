@@ -128,7 +128,7 @@ class Condition:
 @dataclass(eq=False)
 class Event:
     seq: int  # execution order
-    node: cst.Call
+    node: cst.CSTNode  # the call (or, for a LearningRateWrite, the assigned subscript)
     loops: Tuple[Loop, ...]
     conditions: Tuple[Condition, ...]
     classes: FrozenSet[str]  # classes whose methods are on the call stack
@@ -197,6 +197,14 @@ class Read(Event):
 
 
 @dataclass(eq=False)
+class LearningRateWrite(Event):
+    """``group["lr"] = ...`` (or ``*=``) on a param group of tracked optimizers; ``node`` is the
+    assignment's target, the subscript."""
+
+    optimizers: FrozenSet[Tracked] = frozenset()
+
+
+@dataclass(eq=False)
 class OpaqueCall(Event):
     """A call into code the analysis cannot see, which receives tracked objects or says it trains."""
 
@@ -225,6 +233,7 @@ class TrainingLoopModel:
     objects: List[Tracked] = field(default_factory=list)
     steps: List[Step] = field(default_factory=list)
     reads: List[Read] = field(default_factory=list)
+    lr_writes: List[LearningRateWrite] = field(default_factory=list)
     calls: List[OpaqueCall] = field(default_factory=list)
     loops: List[Loop] = field(default_factory=list)
     overrides: List[SchedulerStepOverride] = field(default_factory=list)

@@ -23,6 +23,7 @@ import libcst as cst
 from . import (
     Condition,
     Horizon,
+    LearningRateWrite,
     Loop,
     LoopKind,
     OpaqueCall,
@@ -61,6 +62,7 @@ from .values import (
     Items,
     Multi,
     Options,
+    ParamGroups,
     QName,
     Tup,
     Value,
@@ -239,6 +241,8 @@ class Interpreter:
                 self.assign(node.target, self.eval(node.value, env), node.value, env)
         elif isinstance(node, cst.AugAssign):
             self.eval(node.value, env)
+            if isinstance(node.target, cst.Subscript):
+                self.note_lr_write(node.target, self.eval(node.target.value, env))
         elif isinstance(node, cst.Return):
             value = self.eval(node.value, env) if node.value is not None else None
             self.frame.returns.append(value)
@@ -355,7 +359,9 @@ class Interpreter:
             for element in target.slice:
                 if isinstance(element.slice, cst.Index):
                     self.eval(element.slice.value, env)
-            if isinstance(holder, Container):
+            if isinstance(holder, ParamGroups):
+                self.note_lr_write(target, holder)
+            elif isinstance(holder, Container):
                 holder.add(value)
                 key = self.literal_key(target)
                 if key is not None:
@@ -364,6 +370,13 @@ class Interpreter:
                 pass
             else:
                 self.escape(value, f"stored in {self.code(target.value)}")
+
+    def note_lr_write(self, target: cst.Subscript, holder: Value) -> None:
+        """`group["lr"] = ...` on a param group of tracked optimizers."""
+        if isinstance(holder, ParamGroups) and holder.one and self.literal_key(target) == "lr":
+            self.model.lr_writes.append(
+                LearningRateWrite(node=target, **self.where_now(), optimizers=holder.optimizers)
+            )
 
     def literal_key(self, target: cst.Subscript) -> Optional[str]:
         if len(target.slice) == 1 and isinstance(target.slice[0].slice, cst.Index):
@@ -827,6 +840,9 @@ class Interpreter:
         if isinstance(base, Multi):
             values = tuple(self.attribute_of(value, attr, node) for value in base.values)
             return Multi(values) if any(v is not None for v in values) else None
+        if isinstance(base, Options) and attr == "param_groups":
+            optimizers = frozenset(obj for obj in base.objects() if obj.role is Role.OPTIMIZER)
+            return ParamGroups(optimizers) if optimizers else None
         if isinstance(base, Options) and attr == "optimizer":
             drives = [opt for obj in base.objects() for opt in (obj.optimizers or ())]
             return Options(tuple((opt, frozenset()) for opt in drives)) if drives else None
@@ -890,6 +906,8 @@ class Interpreter:
             return merge_all(base.items)
         if isinstance(base, Each):
             return base
+        if isinstance(base, ParamGroups) and not base.one:
+            return ParamGroups(base.optimizers, one=True)
         return None
 
     def eval_dict(self, node: cst.Dict, env: Env) -> Container:

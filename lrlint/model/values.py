@@ -137,8 +137,31 @@ class Func:
 
 MISSING = object()  # an attribute that was not set (for undoing writes)
 
+
+@dataclass(frozen=True)
+class ParamGroups:
+    """``optimizer.param_groups`` (or, ``one=True``, one of its dicts): where a hand-set "lr" goes."""
+
+    optimizers: FrozenSet[Tracked]
+    one: bool = False
+
+
 Value = Union[
-    None, Const, QName, Options, Each, Container, Multi, Tup, Enumerated, Zipped, Items, ClassInfo, Instance, Func
+    None,
+    Const,
+    QName,
+    Options,
+    Each,
+    Container,
+    Multi,
+    Tup,
+    Enumerated,
+    Zipped,
+    Items,
+    ClassInfo,
+    Instance,
+    Func,
+    ParamGroups,
 ]
 
 
@@ -320,6 +343,8 @@ def element_of(iterable: Value) -> Value:
         return Tup(tuple(element_of(inner) for inner in iterable.inners))
     if isinstance(iterable, Items):
         return Tup((None, element_of(iterable.container)))
+    if isinstance(iterable, ParamGroups) and not iterable.one:
+        return ParamGroups(iterable.optimizers, one=True)
     return None
 
 

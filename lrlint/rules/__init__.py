@@ -44,4 +44,15 @@ def run_rules(model: TrainingLoopModel, codes: Collection[str]) -> List[Finding]
     return findings
 
 
-from . import cadence, created_in_loop, get_lr, order, plateau, plateau_metric, step_argument, twice, unstepped  # noqa: E402,F401  (registers the rules)
+from . import (  # noqa: E402,F401  (registers the rules)
+    cadence,
+    created_in_loop,
+    get_lr,
+    manual_lr,
+    order,
+    plateau,
+    plateau_metric,
+    step_argument,
+    twice,
+    unstepped,
+)
