@@ -1442,6 +1442,208 @@ def train_epoch(epoch, model, loader, optimizer, scheduler):
 )
 
 
+# -- LR007, LR008, LR010, LR013, LR014, LR016 ----------------------------------------------------
+
+PLATEAU_SETUP = """
+import torch
+optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+"""
+
+case(
+    "plateau_default_min_fed_accuracy",
+    ["LR007"],
+    PLATEAU_SETUP
+    + """
+scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, patience=3)
+for epoch in range(50):
+    train(model, optimizer)
+    metrics = evaluate(model)
+    scheduler.step(metrics["val_acc"])
+""",
+)
+case(
+    "plateau_max_fed_loss",
+    ["LR007"],
+    PLATEAU_SETUP
+    + """
+scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, "max")
+for epoch in range(50):
+    train(model, optimizer)
+    val_loss = evaluate(model)
+    scheduler.step(val_loss.item())
+""",
+)
+case(
+    "plateau_negated_or_configured_mode_is_not_judged",
+    [],
+    PLATEAU_SETUP
+    + """
+scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode=cfg.mode)
+negated = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer)
+complement = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer)
+for epoch in range(50):
+    train(model, optimizer)
+    acc = evaluate(model)
+    scheduler.step(acc)
+    negated.step(-acc)
+    complement.step(1 - acc)
+""",
+)
+case(
+    "plateau_fed_a_literal_or_a_name_never_updated",
+    ["LR016", "LR016"],
+    PLATEAU_SETUP
+    + """
+scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer)
+other = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer)
+best = 0.0
+for epoch in range(50):
+    train(model, optimizer)
+    scheduler.step(0)
+    other.step(best)
+""",
+)
+case(
+    "plateau_fed_a_name_updated_in_the_loop",
+    [],
+    PLATEAU_SETUP
+    + """
+scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer)
+val_loss = 0.0
+for epoch in range(50):
+    scheduler.step(val_loss)
+    val_loss = train(model, optimizer)
+""",
+)
+case(
+    "scheduler_rebuilt_every_epoch",
+    ["LR008"],
+    """
+import torch
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+for epoch in range(90):
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=0.1, total_steps=len(loader))
+    for x, y in loader:
+        loss_fn(model(x), y).backward()
+        optimizer.step()
+        scheduler.step()
+""",
+)
+case(
+    "scheduler_built_per_fold_with_its_optimizer",
+    [],
+    """
+import torch
+for fold in range(5):
+    model = build_model()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=10)
+    for epoch in range(10):
+        train_one_epoch(model, loader, optimizer)
+        scheduler.step()
+""",
+)
+case(
+    "scheduler_switched_once_at_an_epoch",
+    [],
+    """
+import torch
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+scheduler = torch.optim.lr_scheduler.LinearLR(optimizer, start_factor=0.1, total_iters=5)
+for epoch in range(90):
+    if epoch == 5:
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=85)
+    train_one_epoch(model, loader, optimizer)
+    scheduler.step()
+""",
+)
+case(
+    "get_lr_on_torch_scheduler_but_not_on_a_custom_one",
+    ["LR010"],
+    """
+import torch
+class Warmup(torch.optim.lr_scheduler.LRScheduler):
+    def get_lr(self):
+        return [base * min(1.0, self.last_epoch / 100) for base in self.base_lrs]
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+scheduler = torch.optim.lr_scheduler.StepLR(optimizer, 30)
+warmup = Warmup(optimizer)
+for epoch in range(90):
+    train_one_epoch(model, loader, optimizer)
+    scheduler.step()
+    warmup.step()
+    writer.add_scalar("lr", scheduler.get_lr()[0], epoch)
+    print(warmup.get_lr())
+""",
+)
+case(
+    "manual_decay_fights_the_scheduler",
+    ["LR013"],
+    """
+import torch
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=[30, 60])
+for epoch in range(90):
+    if epoch in (30, 60):
+        for group in optimizer.param_groups:
+            group["lr"] *= 0.1
+    train_one_epoch(model, loader, optimizer)
+    scheduler.step()
+""",
+)
+case(
+    "warm_up_by_hand_then_the_scheduler",
+    [],
+    """
+import torch
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=90)
+for group in optimizer.param_groups:
+    group["lr"] = args.lr  # resuming: before training
+for epoch in range(90):
+    for i, (x, y) in enumerate(loader):
+        it = i + epoch * len(loader)
+        if it < warmup_iters:
+            for group in optimizer.param_groups:
+                group["lr"] = args.lr * it / warmup_iters
+        loss_fn(model(x), y).backward()
+        optimizer.step()
+    scheduler.step()
+""",
+)
+case(
+    "stepped_in_both_branches_of_a_cadence_flag",
+    [],
+    """
+import torch
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total)
+for epoch in range(90):
+    for x, y in loader:
+        loss_fn(model(x), y).backward()
+        optimizer.step()
+        if args.per_batch:
+            scheduler.step()
+    if not args.per_batch:
+        scheduler.step()
+""",
+)
+case(
+    "stepped_twice_in_one_body",
+    ["LR014"],
+    """
+import torch
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(1.0, s / 1000))
+for x, y in loader:
+    loss_fn(model(x), y).backward()
+    optimizer.step()
+    scheduler.step()
+    log(loss)
+    scheduler.step()
+""",
+)
+
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_case(name):
     expected, source = CASES[name]
