@@ -712,6 +712,8 @@ keeps a constant learning rate.
 
 ## Example
 ```python
+import torch
+
 optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
 old_optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
 scheduler = torch.optim.lr_scheduler.StepLR(old_optimizer, step_size=10)
@@ -722,6 +724,8 @@ for epoch in range(30):
 
 ## Use instead:
 ```python
+import torch
+
 optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
 scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=10)
 for epoch in range(30):
@@ -786,6 +790,8 @@ the other call returns without changing anything, so the learning rate stays con
 
 ## Example
 ```python
+from timm.scheduler import CosineLRScheduler
+
 scheduler = CosineLRScheduler(optimizer, t_initial=num_steps, t_in_epochs=False)
 for epoch in range(epochs):
     train_one_epoch(model, loader, optimizer)
@@ -794,6 +800,8 @@ for epoch in range(epochs):
 
 ## Use instead:
 ```python
+from timm.scheduler import CosineLRScheduler
+
 scheduler = CosineLRScheduler(optimizer, t_initial=num_steps, t_in_epochs=False)
 num_updates = 0
 for epoch in range(epochs):

@@ -53,6 +53,7 @@ from . import (  # noqa: E402,F401  (registers the rules)
     plateau,
     plateau_metric,
     step_argument,
+    timm_api,
     twice,
     unstepped,
 )
