@@ -1643,6 +1643,62 @@ for x, y in loader:
     scheduler.step()
 """,
 )
+case(
+    "scheduler_on_the_optimizer_that_was_replaced",
+    ["LR015"],
+    """
+import torch
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=10)
+optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+for epoch in range(30):
+    train_one_epoch(model, loader, optimizer)
+    scheduler.step()
+""",
+)
+case(
+    "scheduler_on_a_base_optimizer_inside_lookahead",
+    [],
+    """
+import torch
+from timm.optim import Lookahead
+base = torch.optim.AdamW(model.parameters(), lr=1e-3)
+optimizer = Lookahead(base)
+scheduler = torch.optim.lr_scheduler.StepLR(base, step_size=10)
+for epoch in range(30):
+    train_one_epoch(model, loader, optimizer)
+    scheduler.step()
+""",
+)
+case(
+    "timm_updates_only_with_t_in_epochs",
+    ["LR017"],
+    """
+from timm.scheduler import CosineLRScheduler
+scheduler = CosineLRScheduler(optimizer, t_initial=epochs)
+updates = 0
+for epoch in range(epochs):
+    for x, y in loader:
+        train_step(model, x, y, optimizer)
+        updates += 1
+        scheduler.step_update(num_updates=updates)
+""",
+)
+case(
+    "timm_both_calls_as_timm_train_py",
+    [],
+    """
+from timm.scheduler import CosineLRScheduler
+scheduler = CosineLRScheduler(optimizer, t_initial=epochs, t_in_epochs=False)
+updates = 0
+for epoch in range(epochs):
+    for x, y in loader:
+        train_step(model, x, y, optimizer)
+        updates += 1
+        scheduler.step_update(num_updates=updates)
+    scheduler.step(epoch + 1)
+""",
+)
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_case(name):

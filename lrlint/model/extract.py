@@ -1175,8 +1175,17 @@ class Interpreter:
         if known.is_optimizer_class(qualname):
             obj = Tracked(role=Role.OPTIMIZER, label=qualname.rsplit(".", 1)[-1], qualname=qualname, node=node)
             self.track(obj)
+            self.note_wrapped(obj, args, kwargs)
             return single(obj)
         return self.opaque(node, qualname, args, kwargs)
+
+    @staticmethod
+    def note_wrapped(wrapper: Tracked, args, kwargs) -> None:
+        """Lookahead(base_optimizer): stepping the wrapper steps the optimizer it is given."""
+        for value in list(args) + list(kwargs.values()):
+            for inner in tracked_in(value):
+                if inner.role is Role.OPTIMIZER:
+                    inner.escapes.append(f"wrapped by {wrapper.label}")
 
     def construct_scheduler(self, node, qualname, spec, args, kwargs, env, custom: bool = False) -> Tracked:
         optimizer_value = kwargs.get("optimizer")
@@ -1351,6 +1360,7 @@ class Interpreter:
             if base in known.OPTIMIZER_BASES or known.is_optimizer_class(base):
                 obj = Tracked(role=Role.OPTIMIZER, label=cls.name, qualname=cls.name, node=node, custom=True)
                 self.track(obj)
+                self.note_wrapped(obj, args, kwargs)
                 return single(obj)
         instance = Instance(cls)
         cls.instances.append(instance)

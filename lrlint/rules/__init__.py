@@ -49,6 +49,7 @@ from . import (  # noqa: E402,F401  (registers the rules)
     created_in_loop,
     get_lr,
     manual_lr,
+    optimizer_mismatch,
     order,
     plateau,
     plateau_metric,
