@@ -592,6 +592,8 @@ Past `T_max` a cosine climbs back up to the base learning rate; past its `total_
 
 ## Example
 ```python
+import torch
+
 scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=50)
 for epoch in range(100):
     train_one_epoch(model, loader, optimizer)
@@ -600,6 +602,8 @@ for epoch in range(100):
 
 ## Use instead:
 ```python
+import torch
+
 scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=100)
 for epoch in range(100):
     train_one_epoch(model, loader, optimizer)

@@ -31,7 +31,7 @@ from lrlint.suppress import line_exemptions
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
-CORE_RULES = ["LR000", "LR001", "LR002", "LR003", "LR004", "LR005", "LR006"]
+CORE_RULES = ["LR000", "LR001", "LR002", "LR003", "LR004", "LR005", "LR006", "LR008", "LR010", "LR014"]
 MIN_BAD_PER_RULE = 3
 MIN_CLEAN_PER_RULE = 5
 

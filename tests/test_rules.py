@@ -1700,6 +1700,7 @@ for epoch in range(epochs):
 """,
 )
 
+
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_case(name):
     expected, source = CASES[name]

@@ -50,6 +50,7 @@ class Tracked:
     horizon: Horizon = Horizon.UNKNOWN
     horizon_literal: Optional[float] = None  # the horizon when it is a plain number
     custom: bool = False  # a subclass defined in the analysed code
+    own_get_lr: bool = False  # ... that defines get_lr() itself (or a local base does)
     dynamic_kind: bool = False  # e.g. get_scheduler(name_from_config, ...): class unknown
     escapes: List[str] = field(default_factory=list)  # where it was handed to code we cannot see
     stored_on: Set[str] = field(default_factory=set)  # classes whose instances hold it
@@ -100,6 +101,7 @@ class Loop:
     parent: Optional["Loop"]
     targets: FrozenSet[str] = frozenset()
     function: Optional[str] = None
+    count: Optional[float] = None  # iterations, when it is `range(N)` with literal bounds
 
     @property
     def nested(self) -> bool:
@@ -123,6 +125,7 @@ class Condition:
     names: FrozenSet[str]
     modulo: bool  # `(i + 1) % accum == 0`: accumulation-style, not a first-iteration guard
     compound: bool = False  # `a or b` / `a and b`
+    leaves: bool = False  # the branch ends in `continue`/`break`/`return`: the rest of the iteration is skipped
 
 
 @dataclass(eq=False)

@@ -431,14 +431,15 @@ class Interpreter:
         mark = len(self.attr_log)
         narrowed = self.narrowing(node.test, env)
 
-        self.enter_condition(node.test, text, positive, narrowed, True, env)
+        self.enter_condition(node.test, text, positive, narrowed, True, env, leaves=_leaves(node.body))
         self.exec_body(node, env)
         self.conditions.pop()
         body_values, body_attrs = dict(env.values), self.undo_attrs(mark)
 
         env.values.clear()
         env.values.update(before)
-        self.enter_condition(node.test, text, not positive, narrowed, False, env)
+        leaves = isinstance(node.orelse, cst.Else) and _leaves(node.orelse.body)
+        self.enter_condition(node.test, text, not positive, narrowed, False, env, leaves=leaves)
         if isinstance(node.orelse, cst.If):
             self.exec_if(node.orelse, env)
         elif node.orelse is not None:
@@ -482,7 +483,7 @@ class Interpreter:
             return False if left is False and right is False else None
         return None
 
-    def enter_condition(self, test, text, positive, narrowed, in_body, env) -> None:
+    def enter_condition(self, test, text, positive, narrowed, in_body, env, leaves: bool = False) -> None:
         names = self.condition_names.get(id(test))
         if names is None:
             names = self.condition_names[id(test)] = frozenset(n.value for n in names_in(test))
@@ -495,6 +496,7 @@ class Interpreter:
                 names,
                 modulo="%" in text,
                 compound=isinstance(test, cst.BooleanOperation),
+                leaves=leaves,
             )
         )
         for name, (inside, outside) in narrowed.items():
@@ -573,6 +575,8 @@ class Interpreter:
         element = element_of(iterable)
         kind = self.loop_kind(node.target, node.iter, env)
         self.enter_loop(node, kind, node.target, over_objects=_over_objects(element))
+        if self.loops[-1] is not None:
+            self.loops[-1].count = _range_count(node.iter, env)
         self.assign(node.target, element, None, env)
         self.exec_body(node, env)
         self.exit_loop()
@@ -1356,6 +1360,7 @@ class Interpreter:
                 custom_spec = spec or known.SchedulerSpec(cls.name, epoch_literal_ok=False)
                 obj = self.construct_scheduler(node, cls.name, custom_spec, args, kwargs, cls.env, custom=True)
                 obj.spec = custom_spec
+                obj.own_get_lr = cls.find_method("get_lr") is not None
                 return single(obj)
             if base in known.OPTIMIZER_BASES or known.is_optimizer_class(base):
                 obj = Tracked(role=Role.OPTIMIZER, label=cls.name, qualname=cls.name, node=node, custom=True)
@@ -1418,6 +1423,32 @@ def _literal_number(expr: cst.BaseExpression, env: Env, depth: int = 0) -> Optio
         defined = env.lookup_expr(expr.value)
         if defined is not None:
             return _literal_number(defined, env, depth + 1)
+    return None
+
+
+def _leaves(block: cst.BaseSuite) -> bool:
+    """Whether a branch ends in `continue`, `break`, `return` or `raise`."""
+    statements = block.body if isinstance(block, cst.IndentedBlock) else [block]
+    last = statements[-1] if statements else None
+    if isinstance(last, (cst.SimpleStatementLine, cst.SimpleStatementSuite)) and last.body:
+        return isinstance(last.body[-1], (cst.Continue, cst.Break, cst.Return, cst.Raise))
+    return False
+
+
+def _range_count(iterable: cst.BaseExpression, env: Env) -> Optional[float]:
+    """Iterations of `range(N)`, `range(start, N)`, `trange(N)`, `tqdm(range(N))` with literal bounds."""
+    if not isinstance(iterable, cst.Call) or not iterable.args:
+        return None
+    name = last_name(iterable.func)
+    if name in ("tqdm", "enumerate"):
+        return _range_count(iterable.args[0].value, env)
+    if name not in ("range", "trange") or any(arg.keyword or arg.star for arg in iterable.args):
+        return None
+    bounds = [_literal_number(arg.value, env) for arg in iterable.args]
+    if len(bounds) == 1 and bounds[0] is not None:
+        return bounds[0]
+    if len(bounds) == 2 and None not in bounds:
+        return bounds[1] - bounds[0]  # type: ignore[operator]
     return None
 
 

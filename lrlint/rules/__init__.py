@@ -48,6 +48,7 @@ from . import (  # noqa: E402,F401  (registers the rules)
     cadence,
     created_in_loop,
     get_lr,
+    horizon,
     manual_lr,
     optimizer_mismatch,
     order,

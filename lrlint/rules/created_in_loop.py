@@ -15,15 +15,9 @@ def scheduler_created_in_loop(model: TrainingLoopModel) -> Iterator[Finding]:
             continue
         loop = obj.created_in[-1]
         if loop.kind is LoopKind.UNKNOWN or _created_conditionally(obj, loop):
-            continue  # `for stage in stages:` restarts on purpose; `if epoch == 10:` builds it once
-        if any(_created_within(optimizer, loop) for optimizer in obj.optimizers or ()):
-            continue  # a fresh optimizer each iteration: a new run (a fold, a trial), not a restart
+            continue  # `for fold/stage/trial in ...:` starts anew on purpose; `if epoch == 10:` builds it once
         if any(step.in_iteration_of(loop) for step in model.steps_of(obj)):
             yield Finding("LR008", obj.node, {"scheduler": obj.label, "kind": obj.kind})
-
-
-def _created_within(obj: Tracked, loop: Loop) -> bool:
-    return any(own is loop for own in obj.created_in)
 
 
 def _created_conditionally(obj: Tracked, loop: Loop) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from ..model import TrainingLoopModel
+from ..model import Tracked, TrainingLoopModel
 from . import Finding, rule
 
 
@@ -13,6 +13,13 @@ def get_lr_outside_scheduler(model: TrainingLoopModel) -> Iterator[Finding]:
     for read in model.reads:
         if read.method != "get_lr" or read.in_scheduler_class:
             continue
-        # Only torch's own classes: a timm or home-made scheduler may give get_lr() a meaning of its own.
-        if all(target.torch_api for target in read.targets):
+        # torch's get_lr() only: a timm or home-made scheduler may give get_lr() a meaning of its own
+        if all(_torch_get_lr(target) for target in read.targets):
             yield Finding("LR010", read.node, {"scheduler": read.receiver})
+
+
+def _torch_get_lr(target: Tracked) -> bool:
+    """A torch class, or a subclass here that leaves torch's get_lr() alone."""
+    if target.torch_api:
+        return True
+    return target.custom and target.spec is not None and target.spec.torch_step_api and not target.own_get_lr

@@ -20,6 +20,8 @@ def scheduler_step_before_optimizer_step(model: TrainingLoopModel) -> Iterator[F
             continue  # step(epoch) on a class we cannot see sets its position; it skips nothing
         if step.loop is None and step.conditions:
             continue  # `if epoch > 0:` in a per-epoch function whose loop we cannot see
+        if any(condition.leaves for condition in step.conditions_within(step.loop)):
+            continue  # `if epoch < start: scheduler.step(); continue`: a fast-forward, no training follows
         optimizers = driven_optimizers(model, step)
         steps = [s for s in optimizer_steps_of(model, optimizers) if _same_iteration(s, step)]
         calls = [c for c in model.calls if _same_iteration(c, step)]

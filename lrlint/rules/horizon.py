@@ -1,0 +1,89 @@
+"""LR012: a schedule's literal horizon disagrees with the literal length of the loop stepping it."""
+
+from __future__ import annotations
+
+from typing import Iterator, List, Optional
+
+import libcst as cst
+
+from ..model import Loop, LoopKind, Step, Tracked, TrainingLoopModel
+from ..model.syntax import argument
+from . import Finding, rule
+from .queries import Cadence, cadence
+
+
+@rule("LR012")
+def schedule_horizon_mismatch(model: TrainingLoopModel) -> Iterator[Finding]:
+    for obj in model.schedulers():
+        if not obj.torch_api or obj.node is None:
+            continue
+        for step in model.steps_of(obj):
+            problem = _mismatch(model, obj, step)
+            if problem is not None:
+                horizon, count, consequence = problem
+                fields = {
+                    "scheduler": obj.label,
+                    "kind": obj.kind,
+                    "horizon": _number(horizon),
+                    "count": _number(count),
+                    "consequence": consequence,
+                }
+                yield Finding("LR012", obj.node, fields)
+                break
+
+
+def _mismatch(model: TrainingLoopModel, obj: Tracked, step: Step) -> Optional[tuple]:
+    """(horizon, steps, consequence) when the literal numbers disagree; None otherwise."""
+    loop = step.loop
+    if loop is None or step.method != "step" or len(step.targets) != 1:
+        return None
+    pace = cadence(model, step)
+    name = obj.kind
+    if any(not condition.modulo for condition in step.conditions_within(_epoch_loop(loop, pace))):
+        return None  # `if epoch < swa_start: scheduler.step()`: stepped for fewer epochs than the loop runs
+    if pace is Cadence.PER_EPOCH and loop.count is not None:
+        epochs = loop.count
+        horizon = obj.horizon_literal  # T_max, total_iters: the literal (or a name bound to one)
+        if name == "CosineAnnealingLR" and horizon is not None and horizon < epochs:
+            return horizon, epochs, f"after step {_number(horizon)} the learning rate climbs back up"
+        if name == "PolynomialLR" and horizon is not None and horizon < epochs:
+            return horizon, epochs, "the learning rate stays at its final value for the remaining steps"
+        total = _literal(argument(obj.node, "total_steps", 2))
+        if name == "OneCycleLR" and total is not None and total < epochs:
+            return total, epochs, f"it raises a ValueError at step {_number(total + 1)}"
+        milestones = _milestones(obj)
+        if name == "MultiStepLR" and milestones and min(milestones) >= epochs:
+            return min(milestones), epochs, "none of its milestones is ever reached"
+    if pace is Cadence.PER_STEP and name == "OneCycleLR":
+        planned = _literal(argument(obj.node, "epochs", 3))
+        outer = next((a for a in loop.ancestors() if a.kind is LoopKind.EPOCH and a.count is not None), None)
+        if planned is not None and outer is not None and planned < outer.count:
+            return planned, outer.count, f"it raises a ValueError in epoch {_number(planned + 1)}"
+    return None
+
+
+def _epoch_loop(loop: Loop, pace: Optional[Cadence]) -> Loop:
+    """The loop whose iterations count the epochs: the step's own loop for a per-epoch step, the
+    nearest epoch loop around it for a per-batch one."""
+    if pace is Cadence.PER_STEP:
+        return next((a for a in loop.ancestors() if a.kind is LoopKind.EPOCH), loop)
+    return loop
+
+
+def _literal(expr: Optional[cst.BaseExpression]) -> Optional[float]:
+    if isinstance(expr, (cst.Integer, cst.Float)):
+        return float(expr.evaluated_value)
+    return None
+
+
+def _milestones(obj: Tracked) -> List[float]:
+    assert obj.node is not None
+    expr = argument(obj.node, "milestones", 1)
+    if not isinstance(expr, (cst.List, cst.Tuple)):
+        return []
+    numbers = [_literal(element.value) for element in expr.elements]
+    return [n for n in numbers if n is not None] if all(n is not None for n in numbers) else []
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
