@@ -475,6 +475,9 @@ after a `k`-th of the run; the rest trains at the final learning rate.
 
 ## Example
 ```python
+import torch
+
+scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=0.1, total_steps=len(loader) // accum)
 for i, (x, y) in enumerate(loader):
     (loss_fn(model(x), y) / accum).backward()
     if (i + 1) % accum == 0:
@@ -485,6 +488,9 @@ for i, (x, y) in enumerate(loader):
 
 ## Use instead:
 ```python
+import torch
+
+scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=0.1, total_steps=len(loader) // accum)
 for i, (x, y) in enumerate(loader):
     (loss_fn(model(x), y) / accum).backward()
     if (i + 1) % accum == 0:
@@ -556,21 +562,31 @@ the run with an error.
 
 ## Example
 ```python
-def configure_optimizers(self):
-    optimizer = torch.optim.AdamW(self.parameters(), lr=1e-3)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=1e-3, total_steps=self.trainer.estimated_stepping_batches)
-    return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler}}
+import lightning as L
+import torch
+
+
+class LitModel(L.LightningModule):
+    def configure_optimizers(self):
+        optimizer = torch.optim.AdamW(self.parameters(), lr=1e-3)
+        scheduler = torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=1e-3, total_steps=self.trainer.estimated_stepping_batches)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler}}
 ```
 
 ## Use instead:
 ```python
-def configure_optimizers(self):
-    optimizer = torch.optim.AdamW(self.parameters(), lr=1e-3)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=1e-3, total_steps=self.trainer.estimated_stepping_batches)
-    return {"optimizer": optimizer,
-            "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+import lightning as L
+import torch
+
+
+class LitModel(L.LightningModule):
+    def configure_optimizers(self):
+        optimizer = torch.optim.AdamW(self.parameters(), lr=1e-3)
+        scheduler = torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=1e-3, total_steps=self.trainer.estimated_stepping_batches)
+        return {"optimizer": optimizer,
+                "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 ```
 """,
     ),

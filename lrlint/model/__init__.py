@@ -226,6 +226,17 @@ class SchedulerStepOverride:
     uses_metric: bool
 
 
+@dataclass(eq=False)
+class LightningSchedulerConfig:
+    """One scheduler as ``configure_optimizers`` hands it to Lightning, with its config keys."""
+
+    node: cst.CSTNode  # the config dict literal, or the return statement for a bare scheduler
+    schedulers: Tuple[Tracked, ...]
+    interval: Optional[str]  # "step", "epoch", None when absent; "?" when not a literal
+    has_monitor: bool
+    class_name: Optional[str]
+
+
 # Why a scheduler left the code we can see (Tracked.escapes holds these or free text).
 RETURNED_TO_LIGHTNING = "returned by configure_optimizers()"
 
@@ -237,6 +248,7 @@ class TrainingLoopModel:
     steps: List[Step] = field(default_factory=list)
     reads: List[Read] = field(default_factory=list)
     lr_writes: List[LearningRateWrite] = field(default_factory=list)
+    lightning_configs: List[LightningSchedulerConfig] = field(default_factory=list)
     calls: List[OpaqueCall] = field(default_factory=list)
     loops: List[Loop] = field(default_factory=list)
     overrides: List[SchedulerStepOverride] = field(default_factory=list)

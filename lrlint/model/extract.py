@@ -24,6 +24,7 @@ from . import (
     Condition,
     Horizon,
     LearningRateWrite,
+    LightningSchedulerConfig,
     Loop,
     LoopKind,
     OpaqueCall,
@@ -246,6 +247,8 @@ class Interpreter:
         elif isinstance(node, cst.Return):
             value = self.eval(node.value, env) if node.value is not None else None
             self.frame.returns.append(value)
+            if self.frame.name == "configure_optimizers" and node.value is not None:
+                self.note_lightning_configs(node, node.value, env)
         elif isinstance(node, cst.Import):
             self.exec_import(node, env)
         elif isinstance(node, cst.ImportFrom):
@@ -377,6 +380,62 @@ class Interpreter:
             self.model.lr_writes.append(
                 LearningRateWrite(node=target, **self.where_now(), optimizers=holder.optimizers)
             )
+
+    def note_lightning_configs(self, statement: cst.Return, returned: cst.BaseExpression, env: Env) -> None:
+        """What `configure_optimizers` returns, read from its syntax: `[opt], [sched]`,
+        `{"optimizer": opt, "lr_scheduler": sched_or_config, "monitor": ...}`, lists of those, and
+        names bound to such literals in the method."""
+        owner = self.frame.owner.name if self.frame.owner else None
+
+        def resolve(expr: cst.BaseExpression, depth: int = 0) -> cst.BaseExpression:
+            if isinstance(expr, cst.Name) and depth < 3:
+                defined = env.lookup_expr(expr.value)
+                if isinstance(defined, (cst.Dict, cst.List, cst.Tuple)):
+                    return resolve(defined, depth + 1)
+            return expr
+
+        def entries(expr: cst.Dict) -> Dict[str, cst.BaseExpression]:
+            found = {}
+            for element in expr.elements:
+                if isinstance(element, cst.DictElement) and isinstance(element.key, cst.SimpleString):
+                    found[str(element.key.evaluated_value)] = element.value
+            return found
+
+        def scheduler_config(expr: cst.BaseExpression, node: cst.CSTNode, monitor: bool) -> None:
+            expr = resolve(expr)
+            interval: Optional[str] = None
+            if isinstance(expr, cst.Dict):
+                keys = entries(expr)
+                if "scheduler" not in keys:
+                    return
+                node, monitor = expr, monitor or "monitor" in keys
+                if "interval" in keys:
+                    value = keys["interval"]
+                    literal = isinstance(value, cst.SimpleString) and isinstance(value.evaluated_value, str)
+                    interval = str(value.evaluated_value) if literal else "?"  # type: ignore[union-attr]
+                expr = keys["scheduler"]
+            schedulers = tuple(obj for obj in tracked_in(self.eval(expr, env)) if obj.role is Role.SCHEDULER)
+            if schedulers:
+                self.model.lightning_configs.append(
+                    LightningSchedulerConfig(node, schedulers, interval, monitor, owner)
+                )
+
+        def optimizer_config(expr: cst.BaseExpression) -> None:
+            expr = resolve(expr)
+            if isinstance(expr, cst.Dict):
+                keys = entries(expr)
+                if "lr_scheduler" in keys:
+                    scheduler_config(keys["lr_scheduler"], expr, "monitor" in keys)
+            elif isinstance(expr, (cst.List, cst.Tuple)):
+                elements = [resolve(element.value) for element in expr.elements]
+                if len(elements) == 2 and all(isinstance(e, (cst.List, cst.Tuple)) for e in elements):
+                    for element in elements[1].elements:  # ([optimizers], [schedulers])
+                        scheduler_config(element.value, statement, False)
+                else:
+                    for element in elements:
+                        optimizer_config(element)
+
+        optimizer_config(returned)
 
     def literal_key(self, target: cst.Subscript) -> Optional[str]:
         if len(target.slice) == 1 and isinstance(target.slice[0].slice, cst.Index):

@@ -40,7 +40,7 @@ def _stepped_twice(model: TrainingLoopModel, first: Step, second: Step) -> bool:
     return (
         cadence(model, inner) is Cadence.PER_STEP
         and cadence(model, outer) is Cadence.PER_EPOCH
-        and not _branch_tests(outer, outer.loop)
+        and not _branch_tests(outer, outer.loop) - _branch_tests(inner, outer.loop)  # shared branches are fine
         and not [c for c in inner.conditions_within(inner.loop) if not c.modulo]
     )
 
