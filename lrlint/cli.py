@@ -155,7 +155,8 @@ def run(options: Options) -> int:
     if not found.files and not found.errors and not options.quiet and not options.force_exclude:
         click.echo("lrlint: warning: No Python files found under the given path(s)", err=True)
     results = [
-        lint_file(source.path, _codes_for(source.path, codes, settings), source.display) for source in found.files
+        lint_file(source.path, _codes_for(source.path, codes, settings), source.display, settings.custom_schedulers)
+        for source in found.files
     ]
     for result in results:
         if result.error:

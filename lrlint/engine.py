@@ -10,7 +10,7 @@ import io
 import re
 import tokenize
 from pathlib import Path
-from typing import Collection, List, Optional, Tuple
+from typing import Collection, List, Mapping, Optional, Tuple
 
 from .catalogue import RULES
 from .diagnostics import Diagnostic, FileResult
@@ -70,26 +70,34 @@ def _line_and_column(data: bytes, offset: int) -> Tuple[int, int]:
     return line, column
 
 
-def lint_source(source: str, path: str = "<string>", codes: Optional[Collection[str]] = None) -> List[Diagnostic]:
-    """Check Python source text; ``codes`` limits the rules (default: every rule)."""
+def lint_source(
+    source: str,
+    path: str = "<string>",
+    codes: Optional[Collection[str]] = None,
+    schedulers: Optional[Mapping[str, Tuple[str, ...]]] = None,
+) -> List[Diagnostic]:
+    """Check Python source text; ``codes`` limits the rules (default: every rule); ``schedulers``
+    declares the project's own schedulers by cadence, as ``[tool.lrlint.schedulers]`` does."""
     enabled = frozenset(RULES) if codes is None else frozenset(codes)
     exempt_file = file_exemptions(source)
     enabled = frozenset(code for code in enabled if not is_exempt(code, exempt_file))
     if not enabled:
         return []
     lines = _LINE_BREAK.split(source)
-    diagnostics = _analyse(source, path, enabled)
+    diagnostics = _analyse(source, path, enabled, schedulers)
     diagnostics = [d for d in diagnostics if d.code in enabled]
     return sorted(filter_suppressed(diagnostics, lines), key=Diagnostic.sort_key)
 
 
-def _analyse(source: str, path: str, enabled: frozenset) -> List[Diagnostic]:
-    if not _MAY_CONCERN_SCHEDULERS.search(source):
+def _analyse(
+    source: str, path: str, enabled: frozenset, schedulers: Optional[Mapping[str, Tuple[str, ...]]]
+) -> List[Diagnostic]:
+    if not _may_concern_schedulers(source, schedulers):
         return _syntax_check(source, path)
     import libcst as cst
 
     from .locate import locate
-    from .model import build_model
+    from .model import build_model, known
     from .rules import run_rules
 
     try:
@@ -109,7 +117,7 @@ def _analyse(source: str, path: str, enabled: frozenset) -> List[Diagnostic]:
     except RecursionError:
         return [_unanalyzable(path, "too deeply nested to parse", 1, 1)]
     try:
-        findings = list(run_rules(build_model(module, path), enabled))
+        findings = list(run_rules(build_model(module, path, known.project_specs(schedulers)), enabled))
         if not findings:
             return []
         ranges = locate(module, [finding.node for finding in findings])
@@ -119,6 +127,14 @@ def _analyse(source: str, path: str, enabled: frozenset) -> List[Diagnostic]:
         Diagnostic(finding.code, RULES[finding.code].format(**finding.fields), path, *ranges[id(finding.node)])
         for finding in findings
     ]
+
+
+def _may_concern_schedulers(source: str, schedulers: Optional[Mapping[str, Tuple[str, ...]]]) -> bool:
+    """The pre-filter: only a file that may mention a scheduler is parsed and analysed."""
+    if _MAY_CONCERN_SCHEDULERS.search(source):
+        return True
+    declared = {name.rsplit(".", 1)[-1] for names in (schedulers or {}).values() for name in names}
+    return any(name in source for name in declared)
 
 
 def _syntax_check(source: str, path: str) -> List[Diagnostic]:
@@ -149,7 +165,10 @@ def _unanalyzable(path: str, reason: str, line: int, column: int) -> Diagnostic:
 
 
 def lint_file(
-    path: "str | Path", codes: Optional[Collection[str]] = None, display_path: Optional[str] = None
+    path: "str | Path",
+    codes: Optional[Collection[str]] = None,
+    display_path: Optional[str] = None,
+    schedulers: Optional[Mapping[str, Tuple[str, ...]]] = None,
 ) -> FileResult:
     """Check one file. Unreadable input is an LR000 finding; an internal crash sets ``error``."""
     shown = display_path if display_path is not None else str(path)
@@ -164,7 +183,7 @@ def lint_file(
         found = _unanalyzable(shown, error.reason, error.line, error.column)
         return FileResult(shown, tuple(_selected([found], codes)))
     try:
-        return FileResult(shown, tuple(lint_source(source, shown, codes)))
+        return FileResult(shown, tuple(lint_source(source, shown, codes, schedulers)))
     except Exception as error:  # an lrlint bug: name the file, keep going with the others
         return FileResult(shown, (), f"internal error while checking {shown}: {type(error).__name__}: {error}")
 

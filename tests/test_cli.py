@@ -172,10 +172,10 @@ def test_internal_error_on_one_file(project: Path, monkeypatch: pytest.MonkeyPat
     write(project, "crash.py")
     real = cli_module.lint_file
 
-    def flaky(path, codes=None, display_path=None):  # type: ignore[no-untyped-def]
+    def flaky(path, codes=None, display_path=None, schedulers=None):  # type: ignore[no-untyped-def]
         if display_path == "crash.py":
             return FileResult("crash.py", (), "internal error while checking crash.py: KeyError: 'x'")
-        return real(path, codes, display_path)
+        return real(path, codes, display_path, schedulers)
 
     monkeypatch.setattr(cli_module, "lint_file", flaky)
     result = invoke()

@@ -289,3 +289,58 @@ def test_config_option_accepts_a_pyproject_shaped_file_of_any_name(tmp_path: Pat
     config.write_text('[tool.lrlint]\nselct = ["LR001"]\n', encoding="utf-8")
     with pytest.raises(ConfigError, match=r"ci-lrlint.toml: \[tool.lrlint\] unknown key 'selct'"):
         load_settings(config, cwd=tmp_path)
+
+
+PROJECT_SCHEDULERS = """
+import torch
+from mylib.optim import AdaptiveDecay, StagedDecay, WarmupCosine, build_scheduler
+
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+warm = WarmupCosine(optimizer, warmup=500, total=10000)
+staged = StagedDecay(optimizer, epochs=90)
+adaptive = AdaptiveDecay(optimizer)
+built = build_scheduler(optimizer, cfg)
+for epoch in range(90):
+    for x, y in loader:
+        loss_fn(model(x), y).backward()
+        optimizer.step()
+        staged.step()
+        built.step()
+    warm.step()
+    adaptive.step()
+"""
+
+
+def test_declared_project_schedulers_are_judged_by_their_cadence(tmp_path: Path) -> None:
+    from lrlint.engine import lint_source
+
+    declared = {
+        "per-batch": ("mylib.optim.WarmupCosine", "mylib.optim.build_scheduler"),
+        "per-epoch": ("mylib.optim.StagedDecay",),
+        "needs-metric": ("mylib.optim.AdaptiveDecay",),
+    }
+    found = [(d.line, d.code) for d in lint_source(PROJECT_SCHEDULERS, "train.py", schedulers=declared)]
+    assert found == [(14, "LR003"), (16, "LR002"), (17, "LR005")]
+    assert lint_source(PROJECT_SCHEDULERS, "train.py") == []  # unknown classes: nothing is said
+
+
+def test_declared_schedulers_reach_the_checker_through_pyproject(tmp_path: Path, monkeypatch) -> None:
+    from lrlint.cli import main
+
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.lrlint.schedulers]\nper-epoch = ["mylib.optim.StagedDecay"]\n', encoding="utf-8"
+    )
+    # no word the built-in pre-filter looks for: the declared name alone must get the file parsed
+    (tmp_path / "train.py").write_text(
+        "from mylib.optim import StagedDecay\n"
+        "decay = StagedDecay(opt, epochs=90)\n"
+        "for epoch in range(90):\n"
+        "    for x, y in loader:\n"
+        "        loss_fn(model(x), y).backward()\n"
+        "        opt.step()\n"
+        "        decay.step()\n",
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(tmp_path)
+    assert main(["--output-format", "concise", "train.py"]) == 1
+    assert main(["--isolated", "train.py"]) == 0

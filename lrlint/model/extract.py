@@ -85,8 +85,9 @@ WORK_BUDGET = 40_000  # statements and calls interpreted per file
 class Interpreter:
     """Runs the module body once, inlining the file's own calls, and records the model."""
 
-    def __init__(self, module: cst.Module, path: str) -> None:
+    def __init__(self, module: cst.Module, path: str, project: Optional[Dict[str, known.SchedulerSpec]] = None) -> None:
         self.module = module
+        self.project = project or {}
         self.model = TrainingLoopModel(path=path, code_for_node=self.code, module=module)
         self.seq = 0
         self.root = 0  # which top-level run (the module, or a function nothing here calls)
@@ -1229,7 +1230,7 @@ class Interpreter:
             self.escape(value, f"held by an object passed to {callee}()")
 
     def library_call(self, node: cst.Call, qualname: str, args, kwargs, env: Env) -> Value:
-        spec = known.scheduler_spec(qualname)
+        spec = self.project.get(qualname) or known.scheduler_spec(qualname)
         if spec is not None:
             obj = self.construct_scheduler(node, qualname, spec, args, kwargs, env)
             if spec is known.TIMM_SCHEDULER and qualname.rsplit(".", 1)[-1].startswith("create_scheduler"):
@@ -1268,6 +1269,8 @@ class Interpreter:
         if qualname.endswith("get_scheduler"):
             obj.spec, obj.dynamic_kind = self.hf_scheduler_kind(node, spec)
         obj.horizon, obj.horizon_literal = self.horizon(node, obj.spec, env)
+        if obj.spec.counts is not None:  # declared by the project: trusted over any argument name
+            obj.horizon = Horizon.STEPS if obj.spec.counts == "steps" else Horizon.EPOCHS
         # SequentialLR/ChainedScheduler and friends step the schedulers they are given.
         for value in list(args) + list(kwargs.values()):
             for inner in tracked_in(value):
@@ -1523,5 +1526,8 @@ def _is_instance(obj: Tracked, classes: Set[str]) -> bool:
     return False
 
 
-def build_model(module: cst.Module, path: str) -> TrainingLoopModel:
-    return Interpreter(module, path).run()
+def build_model(
+    module: cst.Module, path: str, project: Optional[Dict[str, known.SchedulerSpec]] = None
+) -> TrainingLoopModel:
+    """The training-loop model of one parsed file; ``project`` adds the project's declared schedulers."""
+    return Interpreter(module, path, project).run()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Dict, Optional, Tuple
+from typing import Dict, Mapping, Optional, Tuple
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,7 @@ class SchedulerSpec:
     torch_step_api: bool = True  # False for timm: step(epoch) is its API, never judged by torch rules
     epoch_literal_ok: bool = True  # a small literal horizon is a typical epoch count
     steps_other_schedulers: bool = False  # SequentialLR/ChainedScheduler step the ones they hold
+    counts: Optional[str] = None  # declared in [tool.lrlint.schedulers]: "steps" or "epochs"
 
 
 _LR = "torch.optim.lr_scheduler."
@@ -101,6 +102,26 @@ OPTIMIZER_MODULES = (
     "deepspeed.ops.adam.",
 )
 OPTIMIZER_BASES = frozenset({"torch.optim.Optimizer", "torch.optim.optimizer.Optimizer"})
+
+
+# [tool.lrlint.schedulers]: the project's own schedulers and factories, by cadence.
+ProjectSchedulers = Mapping[str, Tuple[str, ...]]
+
+
+def project_specs(declared: Optional[ProjectSchedulers]) -> Dict[str, SchedulerSpec]:
+    """Specs for the qualified names a project declares, keyed by qualified name."""
+    specs: Dict[str, SchedulerSpec] = {}
+    for cadence, names in (declared or {}).items():
+        for qualname in names:
+            short = qualname.rsplit(".", 1)[-1]
+            if cadence == "needs-metric":
+                specs[qualname] = SchedulerSpec(short, needs_metric=True, epoch_literal_ok=False)
+            else:
+                counts = "steps" if cadence == "per-batch" else "epochs"
+                specs[qualname] = SchedulerSpec(
+                    short, per_step=cadence == "per-batch", epoch_literal_ok=False, counts=counts
+                )
+    return specs
 
 
 def scheduler_spec(qualname: str) -> Optional[SchedulerSpec]:
