@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import FrozenSet, Iterator, List, Optional, Set, Tuple
+from typing import Dict, FrozenSet, Iterator, List, Optional, Set, Tuple
 
 import libcst as cst
 
@@ -249,6 +249,9 @@ class TrainingLoopModel:
     reads: List[Read] = field(default_factory=list)
     lr_writes: List[LearningRateWrite] = field(default_factory=list)
     lightning_configs: List[LightningSchedulerConfig] = field(default_factory=list)
+    # every expression bound to a plain name as the interpretation ran (None: not one expression —
+    # a parameter, a loop target, an augmented assignment, an unpacking)
+    bindings: Dict[str, List[Optional[cst.BaseExpression]]] = field(default_factory=dict)
     calls: List[OpaqueCall] = field(default_factory=list)
     loops: List[Loop] = field(default_factory=list)
     overrides: List[SchedulerStepOverride] = field(default_factory=list)

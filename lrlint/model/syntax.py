@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Dict, Iterator, List, Optional
+from typing import Iterator, Optional
 
 import libcst as cst
 
@@ -96,58 +96,6 @@ def is_static(definition: cst.FunctionDef) -> bool:
         isinstance(decorator.decorator, cst.Name) and decorator.decorator.value == "staticmethod"
         for decorator in definition.decorators
     )
-
-
-class _Bindings(cst.CSTVisitor):
-    """Every value bound to each plain name in a module; None for a binding whose value is not a
-    single expression (augmented assignment, loop target, unpacking, parameter, ``with ... as``)."""
-
-    def __init__(self) -> None:
-        self.values: Dict[str, List[Optional[cst.BaseExpression]]] = {}
-
-    def bind(self, target: cst.CSTNode, value: Optional[cst.BaseExpression]) -> None:
-        if isinstance(target, cst.Name):
-            self.values.setdefault(target.value, []).append(value)
-        elif isinstance(target, (cst.Tuple, cst.List)):
-            for element in target.elements:
-                self.bind(element.value, None)
-        elif isinstance(target, cst.StarredElement):
-            self.bind(target.value, None)
-
-    def visit_Assign(self, node: cst.Assign) -> None:
-        for target in node.targets:
-            self.bind(target.target, node.value)
-
-    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-        self.bind(node.target, node.value)
-
-    def visit_AugAssign(self, node: cst.AugAssign) -> None:
-        self.bind(node.target, None)
-
-    def visit_For(self, node: cst.For) -> None:
-        self.bind(node.target, None)
-
-    def visit_CompFor(self, node: cst.CompFor) -> None:
-        self.bind(node.target, None)
-
-    def visit_AsName(self, node: cst.AsName) -> None:
-        self.bind(node.name, None)
-
-    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
-        self.bind(node.target, None)
-
-    def visit_Param(self, node: cst.Param) -> None:
-        self.bind(node.name, None)
-
-    def visit_Global(self, node: cst.Global) -> None:
-        for item in node.names:
-            self.bind(item.name, None)
-
-
-def name_bindings(module: cst.Module) -> Dict[str, List[Optional[cst.BaseExpression]]]:
-    visitor = _Bindings()
-    module.visit(visitor)
-    return visitor.values
 
 
 def is_number_literal(node: Optional[cst.BaseExpression]) -> bool:

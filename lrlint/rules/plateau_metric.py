@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
-from typing import Dict, Iterator, List, Optional
+from typing import Iterator, Optional
 
 import libcst as cst
 
 from ..model import Step, Tracked, TrainingLoopModel
-from ..model.syntax import is_number_literal, name_bindings
+from ..model.syntax import is_number_literal
 from . import Finding, rule
 
 # Words of a metric's name (snake_case, camelCase, dotted, or a subscript key).
@@ -44,15 +43,10 @@ def plateau_constant_metric(model: TrainingLoopModel) -> Iterator[Finding]:
 
 def _constant_name(model: TrainingLoopModel, metric: cst.BaseExpression) -> bool:
     """A name that every binding in the file sets to a number literal."""
-    if not isinstance(metric, cst.Name) or model.module is None:
+    if not isinstance(metric, cst.Name):
         return False
-    values = _bindings(model.module).get(metric.value, [])
+    values = model.bindings.get(metric.value, [])
     return bool(values) and all(is_number_literal(value) for value in values)
-
-
-@lru_cache(maxsize=8)
-def _bindings(module: cst.Module) -> Dict[str, List[Optional[cst.BaseExpression]]]:
-    return name_bindings(module)
 
 
 @rule("LR007")
