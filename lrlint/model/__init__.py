@@ -59,6 +59,7 @@ class Tracked:
     created_in: Tuple["Loop", ...] = ()  # the loops around its construction, outermost first
     created_under: Tuple["Condition", ...] = ()  # the branches around its construction
     root: int = -1  # the top-level run that constructed it (see Event.root)
+    created_seq: int = -1  # when it was constructed, in the order of Event.seq
 
     @property
     def symbolic(self) -> bool:

@@ -1285,6 +1285,7 @@ class Interpreter:
     def track(self, obj: Tracked) -> None:
         """Record a constructed optimizer or scheduler, with the loops and branches around it."""
         obj.created_in, obj.created_under, obj.root = self.loop_stack(), tuple(self.conditions), self.root
+        obj.created_seq = self.next_seq()
         self.model.objects.append(obj)
 
     def hf_scheduler_kind(self, node: cst.Call, spec: known.SchedulerSpec) -> Tuple[known.SchedulerSpec, bool]:
@@ -1476,8 +1477,10 @@ class Interpreter:
 
 
 def _over_objects(element: Value) -> bool:
-    """A loop over optimizers, schedulers or callbacks is bookkeeping, not a training loop."""
-    return isinstance(element, Multi) or bool(tracked_in(element))
+    """A loop over optimizers, schedulers, callbacks or param groups is bookkeeping, not a training loop."""
+    if isinstance(element, Tup):  # `for i, group in enumerate(optimizer.param_groups)`
+        return any(_over_objects(item) for item in element.items)
+    return isinstance(element, (Multi, ParamGroups)) or bool(tracked_in(element))
 
 
 def _literal_number(expr: cst.BaseExpression, env: Env, depth: int = 0) -> Optional[float]:
@@ -1509,9 +1512,10 @@ def _range_count(iterable: cst.BaseExpression, env: Env) -> Optional[float]:
     name = last_name(iterable.func)
     if name in ("tqdm", "enumerate"):
         return _range_count(iterable.args[0].value, env)
-    if name not in ("range", "trange") or any(arg.keyword or arg.star for arg in iterable.args):
-        return None
-    bounds = [_literal_number(arg.value, env) for arg in iterable.args]
+    positional = [arg for arg in iterable.args if arg.keyword is None]
+    if name not in ("range", "trange") or any(arg.star for arg in iterable.args):
+        return None  # `trange(120, desc="epochs")`: the keywords are tqdm's own
+    bounds = [_literal_number(arg.value, env) for arg in positional]
     if len(bounds) == 1 and bounds[0] is not None:
         return bounds[0]
     if len(bounds) == 2 and None not in bounds:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Iterator, Optional
 
+import libcst as cst
+
 from ..model import Horizon, LoopKind, Step, Tracked, TrainingLoopModel
+from ..model.syntax import argument
 from . import Finding, rule
 from .queries import Cadence, cadence, in_epoch_loop
 
@@ -52,9 +55,20 @@ def _optimizer_name(obj: Tracked) -> str:
 def per_batch_scheduler_stepped_per_epoch(model: TrainingLoopModel) -> Iterator[Finding]:
     for step in model.scheduler_steps():
         obj = _offending(step, counts_steps)
-        if obj is not None and cadence(model, step) is Cadence.PER_EPOCH and not _also_per_batch(model, step, obj):
+        if obj is None or _sized_for_the_loop(obj, step):
+            continue
+        if cadence(model, step) is Cadence.PER_EPOCH and not _also_per_batch(model, step, obj):
             fields = {"scheduler": step.receiver, "kind": obj.kind, "optimizer": _optimizer_name(obj)}
             yield Finding("LR002", step.node, fields)
+
+
+def _sized_for_the_loop(obj: Tracked, step: Step) -> bool:
+    """OneCycleLR(total_steps=30) in `for epoch in range(50)`: a literal total of at most twice the
+    loop's literal length is sized for these per-epoch steps (overrunning it is LR012's business)."""
+    total = argument(obj.node, "total_steps", 2) if obj.node is not None else None
+    if not isinstance(total, cst.Integer) or step.loop is None or step.loop.count is None:
+        return False
+    return int(total.value, 0) <= step.loop.count * 2
 
 
 def _also_per_batch(model: TrainingLoopModel, step: Step, obj: Tracked) -> bool:

@@ -39,8 +39,11 @@ def _mismatch(model: TrainingLoopModel, obj: Tracked, step: Step) -> Optional[tu
         return None
     pace = cadence(model, step)
     name = obj.kind
-    if any(not condition.modulo for condition in step.conditions_within(_epoch_loop(loop, pace))):
-        return None  # `if epoch < swa_start: scheduler.step()`: stepped for fewer epochs than the loop runs
+    conditions = list(step.conditions_within(_epoch_loop(loop, pace)))
+    # `if epoch < swa_start:` / `if epoch % 2:` around a per-epoch step: fewer steps than epochs
+    # (a modulo inside the batch loop is gradient accumulation: the epochs still count)
+    if any(not condition.modulo or pace is Cadence.PER_EPOCH for condition in conditions):
+        return None
     if pace is Cadence.PER_EPOCH and loop.count is not None:
         epochs = loop.count
         horizon = obj.horizon_literal  # T_max, total_iters: the literal (or a name bound to one)
@@ -59,7 +62,20 @@ def _mismatch(model: TrainingLoopModel, obj: Tracked, step: Step) -> Optional[tu
         outer = next((a for a in loop.ancestors() if a.kind is LoopKind.EPOCH and a.count is not None), None)
         if planned is not None and outer is not None and planned < outer.count:
             return planned, outer.count, f"it raises a ValueError in epoch {_number(planned + 1)}"
+        total, steps = _literal(argument(obj.node, "total_steps", 2)), _iterations(loop)
+        if total is not None and steps is not None and not conditions and total < steps:
+            return total, steps, f"it raises a ValueError at step {_number(total + 1)}"
     return None
+
+
+def _iterations(loop: Loop) -> Optional[float]:
+    """How often the body of ``loop`` runs in all, when every loop around it has a literal length."""
+    count = loop.count
+    for ancestor in loop.ancestors():
+        if count is None or ancestor.count is None:
+            return None
+        count *= ancestor.count
+    return count
 
 
 def _epoch_loop(loop: Loop, pace: Optional[Cadence]) -> Loop:

@@ -39,10 +39,23 @@ def _fighting_scheduler(model: TrainingLoopModel, write: LearningRateWrite) -> O
     for scheduler in model.schedulers():
         if not scheduler.torch_api or not (scheduler.optimizers and scheduler.optimizers & write.optimizers):
             continue
+        if _reset_before_building(scheduler, write):
+            continue
         for step in model.steps_of(scheduler):
             if step.root == write.root and not step.excludes(write) and _share_a_loop(step.loops, write.loops):
                 return scheduler
     return None
+
+
+def _reset_before_building(scheduler: Tracked, write: LearningRateWrite) -> bool:
+    """`for fold ...: group["lr"] = base_lr; scheduler = CosineAnnealingLR(...)`: the learning rate
+    is reset for the scheduler built right after it in the same iteration."""
+    return (
+        scheduler.root == write.root
+        and write.seq < scheduler.created_seq
+        and bool(write.loops)
+        and _share_a_loop(write.loops[-1:], scheduler.created_in)
+    )
 
 
 def _share_a_loop(first: tuple, second: tuple) -> bool:

@@ -18,7 +18,8 @@ def scheduler_optimizer_mismatch(model: TrainingLoopModel) -> Iterator[Finding]:
         for optimizer in scheduler.optimizers:
             others = [other for other in stepped if other is not optimizer and other.root == optimizer.root]
             if others and _idle(model, optimizer):
-                fields = {"scheduler": scheduler.label, "optimizer": optimizer.label, "stepped": others[0].label}
+                idle, stepped = _names(model, optimizer, others[0])
+                fields = {"scheduler": scheduler.label, "optimizer": idle, "stepped": stepped}
                 yield Finding("LR015", scheduler.node, fields)
 
 
@@ -42,3 +43,10 @@ def _idle(model: TrainingLoopModel, optimizer: Tracked) -> bool:
     if optimizer.symbolic or optimizer.escapes or optimizer.stored_on or _used(model, optimizer):
         return False
     return not any(optimizer in call.passed for call in model.calls)
+
+
+def _names(model: TrainingLoopModel, idle: Tracked, stepped: Tracked) -> tuple:
+    """How the message names the two: by variable, or by construction when one name was rebound."""
+    if idle.label != stepped.label:
+        return idle.label, stepped.label
+    return tuple(f"{obj.label} = {obj.kind}(...)" for obj in (idle, stepped))

@@ -38,7 +38,8 @@ def plateau_constant_metric(model: TrainingLoopModel) -> Iterator[Finding]:
         if _plateau(step) is None or metric is None:
             continue
         if is_number_literal(metric) or _constant_name(model, metric):
-            yield Finding("LR016", step.node, {"scheduler": step.receiver, "metric": model.text(metric)})
+            shown = model.text(metric) if step.keyword("metrics") is None else f"metrics={model.text(metric)}"
+            yield Finding("LR016", step.node, {"scheduler": step.receiver, "metric": shown})
 
 
 def _constant_name(model: TrainingLoopModel, metric: cst.BaseExpression) -> bool:
