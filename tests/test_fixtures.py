@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 CORE_RULES = [
     "LR000", "LR001", "LR002", "LR003", "LR004", "LR005", "LR006", "LR007", "LR008",
-    "LR010", "LR012", "LR013", "LR014", "LR015", "LR016", "LR017",
+    "LR009", "LR010", "LR011", "LR012", "LR013", "LR014", "LR015", "LR016", "LR017",
 ]  # fmt: skip
 MIN_BAD_PER_RULE = 3
 MIN_CLEAN_PER_RULE = 5
