@@ -227,6 +227,14 @@ class SchedulerStepOverride:
     uses_metric: bool
 
 
+@dataclass(frozen=True)
+class Binding:
+    """A value bound to a plain name, and the loops around the binding."""
+
+    expr: Optional[cst.BaseExpression]  # None: not one expression (parameter, loop target, `+=`, unpacking)
+    loops: Tuple[Loop, ...]
+
+
 @dataclass(eq=False)
 class LightningSchedulerConfig:
     """One scheduler as ``configure_optimizers`` hands it to Lightning, with its config keys."""
@@ -250,9 +258,7 @@ class TrainingLoopModel:
     reads: List[Read] = field(default_factory=list)
     lr_writes: List[LearningRateWrite] = field(default_factory=list)
     lightning_configs: List[LightningSchedulerConfig] = field(default_factory=list)
-    # every expression bound to a plain name as the interpretation ran (None: not one expression —
-    # a parameter, a loop target, an augmented assignment, an unpacking)
-    bindings: Dict[str, List[Optional[cst.BaseExpression]]] = field(default_factory=dict)
+    bindings: Dict[str, List["Binding"]] = field(default_factory=dict)  # by plain name, as the run went
     calls: List[OpaqueCall] = field(default_factory=list)
     loops: List[Loop] = field(default_factory=list)
     overrides: List[SchedulerStepOverride] = field(default_factory=list)

@@ -21,6 +21,7 @@ from typing import Dict, FrozenSet, Iterable, Iterator, List, Optional, Sequence
 import libcst as cst
 
 from . import (
+    Binding,
     Condition,
     Horizon,
     LearningRateWrite,
@@ -244,7 +245,7 @@ class Interpreter:
         elif isinstance(node, cst.AugAssign):
             self.eval(node.value, env)
             if isinstance(node.target, cst.Name):
-                self.model.bindings.setdefault(node.target.value, []).append(None)
+                self.model.bindings.setdefault(node.target.value, []).append(Binding(None, self.loop_stack()))
             if isinstance(node.target, cst.Subscript):
                 self.note_lr_write(node.target, self.eval(node.target.value, env))
         elif isinstance(node, cst.Return):
@@ -325,7 +326,7 @@ class Interpreter:
     # -- assignment ------------------------------------------------------------------------
 
     def bind_name(self, name: str, value: Value, expr: Optional[cst.BaseExpression], env: Env) -> None:
-        self.model.bindings.setdefault(name, []).append(expr)
+        self.model.bindings.setdefault(name, []).append(Binding(expr, self.loop_stack()))
         target_env = env.root() if name in env.globals else env
         target_env.values[name] = value
         if expr is not None:
@@ -1365,7 +1366,7 @@ class Interpreter:
     def bind_parameters(self, definition, env: Env, args, kwargs, bound: Optional[Instance], as_root: bool) -> None:
         params = definition.params
         for param in list(params.posonly_params) + list(params.params) + list(params.kwonly_params):
-            self.model.bindings.setdefault(param.name.value, []).append(None)  # bound by the caller
+            self.model.bindings.setdefault(param.name.value, []).append(Binding(None, ()))  # bound by the caller
         positional = list(params.posonly_params) + list(params.params)
         values = list(args)
         if bound is not None and positional and not is_static(definition):

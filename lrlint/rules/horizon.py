@@ -39,12 +39,15 @@ def _mismatch(model: TrainingLoopModel, obj: Tracked, step: Step) -> Optional[tu
         return None
     pace = cadence(model, step)
     name = obj.kind
-    conditions = list(step.conditions_within(_epoch_loop(loop, pace)))
+    phases = _phase_loop(step, loop)
+    if phases is not None and pace is Cadence.PER_EPOCH:
+        loop = phases.parent  # `for phase in ["train", "val"]: ... if phase == "train": step()`
+    conditions = [c for c in step.conditions_within(_epoch_loop(loop, pace)) if phases is None or c.loop is not phases]
     # `if epoch < swa_start:` / `if epoch % 2:` around a per-epoch step: fewer steps than epochs
     # (a modulo inside the batch loop is gradient accumulation: the epochs still count)
     if any(not condition.modulo or pace is Cadence.PER_EPOCH for condition in conditions):
         return None
-    if pace is Cadence.PER_EPOCH and loop.count is not None:
+    if pace is Cadence.PER_EPOCH and loop is not None and loop.count is not None:
         epochs = loop.count
         horizon = obj.horizon_literal  # T_max, total_iters: the literal (or a name bound to one)
         if name == "CosineAnnealingLR" and horizon is not None and horizon < epochs:
@@ -66,6 +69,29 @@ def _mismatch(model: TrainingLoopModel, obj: Tracked, step: Step) -> Optional[tu
         if total is not None and steps is not None and not conditions and total < steps:
             return total, steps, f"it raises a ValueError at step {_number(total + 1)}"
     return None
+
+
+def _phase_loop(step: Step, loop: Loop) -> Optional[Loop]:
+    """The loop of `for phase in ["train", "val"]:` when the step runs under `if phase == "train":`,
+    that is once per iteration of the loop around it; None otherwise."""
+    node = loop.node
+    if loop.parent is None or not isinstance(node, cst.For) or not isinstance(node.iter, (cst.List, cst.Tuple)):
+        return None
+    if not isinstance(node.target, cst.Name) or not all(
+        isinstance(e.value, cst.SimpleString) for e in node.iter.elements
+    ):
+        return None
+    tests = [c for c in step.conditions if c.loop is loop]
+    selects_one = [
+        c
+        for c in tests
+        if c.positive
+        and isinstance(c.test, cst.Comparison)
+        and len(c.test.comparisons) == 1
+        and isinstance(c.test.comparisons[0].operator, cst.Equal)
+        and c.names == frozenset({node.target.value})
+    ]
+    return loop if tests and len(selects_one) == len(tests) else None
 
 
 def _iterations(loop: Loop) -> Optional[float]:

@@ -37,17 +37,22 @@ def plateau_constant_metric(model: TrainingLoopModel) -> Iterator[Finding]:
         metric = _metric(step)
         if _plateau(step) is None or metric is None:
             continue
-        if is_number_literal(metric) or _constant_name(model, metric):
+        if is_number_literal(metric) or _never_changes(model, metric, step):
             shown = model.text(metric) if step.keyword("metrics") is None else f"metrics={model.text(metric)}"
             yield Finding("LR016", step.node, {"scheduler": step.receiver, "metric": shown})
 
 
-def _constant_name(model: TrainingLoopModel, metric: cst.BaseExpression) -> bool:
-    """A name that every binding in the file sets to a number literal."""
+def _never_changes(model: TrainingLoopModel, metric: cst.BaseExpression, step: Step) -> bool:
+    """A name that every binding in the file sets to a number literal, or that is bound only
+    before the loop stepping the scheduler (`init_rmse = evaluate(model)` fed every epoch)."""
     if not isinstance(metric, cst.Name):
         return False
-    values = model.bindings.get(metric.value, [])
-    return bool(values) and all(is_number_literal(value) for value in values)
+    bindings = model.bindings.get(metric.value, [])
+    if not bindings or any(binding.expr is None for binding in bindings):
+        return False
+    if all(is_number_literal(binding.expr) for binding in bindings):
+        return True
+    return step.loop is not None and not any(step.loop in binding.loops for binding in bindings)
 
 
 @rule("LR007")
