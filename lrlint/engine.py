@@ -14,6 +14,7 @@ from typing import Collection, List, Mapping, Optional, Tuple
 
 from .catalogue import RULES
 from .diagnostics import Diagnostic, FileResult
+from .project import ProjectModules
 from .suppress import file_exemptions, filter_suppressed, is_exempt
 
 # A file that mentions none of these cannot construct or step a scheduler; it only needs a
@@ -75,24 +76,31 @@ def lint_source(
     path: str = "<string>",
     codes: Optional[Collection[str]] = None,
     schedulers: Optional[Mapping[str, Tuple[str, ...]]] = None,
+    source_file: Optional[Path] = None,
 ) -> List[Diagnostic]:
     """Check Python source text; ``codes`` limits the rules (default: every rule); ``schedulers``
-    declares the project's own schedulers by cadence, as ``[tool.lrlint.schedulers]`` does."""
+    declares the project's own schedulers by cadence, as ``[tool.lrlint.schedulers]`` does;
+    ``source_file``, the file on disk, lets the analysis follow imports into the project's other files."""
     enabled = frozenset(RULES) if codes is None else frozenset(codes)
     exempt_file = file_exemptions(source)
     enabled = frozenset(code for code in enabled if not is_exempt(code, exempt_file))
     if not enabled:
         return []
     lines = _LINE_BREAK.split(source)
-    diagnostics = _analyse(source, path, enabled, schedulers)
+    diagnostics = _analyse(source, path, enabled, schedulers, source_file)
     diagnostics = [d for d in diagnostics if d.code in enabled]
     return sorted(filter_suppressed(diagnostics, lines), key=Diagnostic.sort_key)
 
 
 def _analyse(
-    source: str, path: str, enabled: frozenset, schedulers: Optional[Mapping[str, Tuple[str, ...]]]
+    source: str,
+    path: str,
+    enabled: frozenset,
+    schedulers: Optional[Mapping[str, Tuple[str, ...]]],
+    source_file: Optional[Path],
 ) -> List[Diagnostic]:
-    if not _may_concern_schedulers(source, schedulers):
+    modules = ProjectModules(source_file) if source_file is not None else None
+    if not _may_concern_schedulers(source, schedulers, modules):
         return _syntax_check(source, path)
     import libcst as cst
 
@@ -117,24 +125,32 @@ def _analyse(
     except RecursionError:
         return [_unanalyzable(path, "too deeply nested to parse", 1, 1)]
     try:
-        findings = list(run_rules(build_model(module, path, known.project_specs(schedulers)), enabled))
+        findings = list(run_rules(build_model(module, path, known.project_specs(schedulers), modules), enabled))
         if not findings:
             return []
         ranges = locate(module, [finding.node for finding in findings])
     except RecursionError:  # libcst's visitors and code generation recurse on very deep trees
         return [_unanalyzable(path, "expressions nested too deeply to analyze", 1, 1)]
+    # A finding on another module's code belongs to that file; it is reported when that file is checked.
     return [
         Diagnostic(finding.code, RULES[finding.code].format(**finding.fields), path, *ranges[id(finding.node)])
         for finding in findings
+        if id(finding.node) in ranges
     ]
 
 
-def _may_concern_schedulers(source: str, schedulers: Optional[Mapping[str, Tuple[str, ...]]]) -> bool:
-    """The pre-filter: only a file that may mention a scheduler is parsed and analysed."""
+def _may_concern_schedulers(
+    source: str, schedulers: Optional[Mapping[str, Tuple[str, ...]]], modules: Optional["ProjectModules"]
+) -> bool:
+    """The pre-filter: only a file that may mention a scheduler, itself or in a project module it
+    imports (`from trainer import Trainer`), is parsed and analysed."""
     if _MAY_CONCERN_SCHEDULERS.search(source):
         return True
     declared = {name.rsplit(".", 1)[-1] for names in (schedulers or {}).values() for name in names}
-    return any(name in source for name in declared)
+    if any(name in source for name in declared):
+        return True
+    imported = modules.imported_files(source) if modules is not None and "import" in source else []
+    return any(_MAY_CONCERN_SCHEDULERS.search(modules.text(path)) for path in imported if modules is not None)
 
 
 def _syntax_check(source: str, path: str) -> List[Diagnostic]:
@@ -183,7 +199,7 @@ def lint_file(
         found = _unanalyzable(shown, error.reason, error.line, error.column)
         return FileResult(shown, tuple(_selected([found], codes)))
     try:
-        return FileResult(shown, tuple(lint_source(source, shown, codes, schedulers)))
+        return FileResult(shown, tuple(lint_source(source, shown, codes, schedulers, Path(path))))
     except Exception as error:  # an lrlint bug: name the file, keep going with the others
         return FileResult(shown, (), f"internal error while checking {shown}: {type(error).__name__}: {error}")
 

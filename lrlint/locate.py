@@ -15,11 +15,13 @@ Range = Tuple[int, int, int, int]
 
 
 def locate(module: cst.Module, nodes: Iterable[cst.CSTNode]) -> Dict[int, Range]:
-    """Map ``id(node)`` to (line, column, end_line, end_column), 1-based, end exclusive."""
+    """Map ``id(node)`` to (line, column, end_line, end_column), 1-based, end exclusive. A node of
+    another module (code followed through an import) has no range here."""
     # unsafe_skip_copy keeps node identity: the findings refer to the nodes of this very tree.
     positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
     ranges: Dict[int, Range] = {}
     for node in nodes:
-        where = positions[node]
-        ranges[id(node)] = (where.start.line, where.start.column + 1, where.end.line, where.end.column + 1)
+        where = positions.get(node)
+        if where is not None:
+            ranges[id(node)] = (where.start.line, where.start.column + 1, where.end.line, where.end.column + 1)
     return ranges

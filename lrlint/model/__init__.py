@@ -60,6 +60,12 @@ class Tracked:
     created_under: Tuple["Condition", ...] = ()  # the branches around its construction
     root: int = -1  # the top-level run that constructed it (see Event.root)
     created_seq: int = -1  # when it was constructed, in the order of Event.seq
+    entry: Optional[cst.Call] = None  # built in another module of the project: the call here that led there
+
+    @property
+    def site(self) -> Optional[cst.CSTNode]:
+        """Where a finding about its construction points: in this file, always."""
+        return self.entry or self.node
 
     @property
     def symbolic(self) -> bool:

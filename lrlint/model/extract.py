@@ -16,10 +16,12 @@ costs a fraction of ScopeProvider/QualifiedNameProvider.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Dict, FrozenSet, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
+from ..project import ProjectModules
 from . import (
     Binding,
     Condition,
@@ -86,9 +88,19 @@ WORK_BUDGET = 40_000  # statements and calls interpreted per file
 class Interpreter:
     """Runs the module body once, inlining the file's own calls, and records the model."""
 
-    def __init__(self, module: cst.Module, path: str, project: Optional[Dict[str, known.SchedulerSpec]] = None) -> None:
+    def __init__(
+        self,
+        module: cst.Module,
+        path: str,
+        project: Optional[Dict[str, known.SchedulerSpec]] = None,
+        modules: Optional[ProjectModules] = None,
+    ) -> None:
         self.module = module
         self.project = project or {}
+        self.modules = modules  # the project's other files, followed through imports
+        self.foreign_envs: Dict[Path, Optional[Env]] = {}
+        self.origin: Optional[str] = None  # the other module whose definitions are being read
+        self.foreign_entry: Optional[cst.Call] = None  # inside another module: the call here that led there
         self.model = TrainingLoopModel(path=path, code_for_node=self.code, module=module)
         self.seq = 0
         self.root = 0  # which top-level run (the module, or a function nothing here calls)
@@ -291,7 +303,8 @@ class Interpreter:
                 if alias.asname is not None and isinstance(alias.asname.name, cst.Name)
                 else name
             )
-            env.values[bound] = QName(f"{prefix}.{name}" if prefix else name)
+            origin = self.origin if node.relative else None
+            env.values[bound] = QName(f"{prefix}.{name}" if prefix else name, origin)
 
     @staticmethod
     def dotted(node: Optional[cst.CSTNode]) -> Optional[str]:
@@ -306,7 +319,8 @@ class Interpreter:
 
     def define_function(self, node: cst.FunctionDef, env: Env, owner: Optional[ClassInfo] = None) -> Func:
         func = Func(node, env, owner=owner)
-        self.functions.setdefault(id(node), func)
+        if self.origin is None:  # another module's definitions run only when called from here
+            self.functions.setdefault(id(node), func)
         self.bind_name(node.name.value, func, None, env)
         return func
 
@@ -314,7 +328,8 @@ class Interpreter:
         bases = tuple(self.eval(arg.value, env) for arg in node.bases if arg.keyword is None)
         class_env = Env(env, is_class=True)
         cls = ClassInfo(node, node.name.value, class_env, bases, {})
-        self.classes.append(cls)
+        if self.origin is None:
+            self.classes.append(cls)
         for statement in node.body.body:
             if isinstance(statement, cst.FunctionDef):
                 cls.methods[statement.name.value] = statement
@@ -326,7 +341,8 @@ class Interpreter:
     # -- assignment ------------------------------------------------------------------------
 
     def bind_name(self, name: str, value: Value, expr: Optional[cst.BaseExpression], env: Env) -> None:
-        self.model.bindings.setdefault(name, []).append(Binding(expr, self.loop_stack()))
+        if self.origin is None and self.foreign_entry is None:
+            self.model.bindings.setdefault(name, []).append(Binding(expr, self.loop_stack()))
         target_env = env.root() if name in env.globals else env
         target_env.values[name] = value
         if expr is not None:
@@ -900,7 +916,7 @@ class Interpreter:
         base = self.eval(node.value, env)
         attr = node.attr.value
         if isinstance(base, QName):
-            return QName(f"{base.name}.{attr}")
+            return QName(f"{base.name}.{attr}", base.origin)
         if isinstance(base, Instance):
             return self.instance_attribute(base, attr, node)
         if isinstance(base, ClassInfo):
@@ -1068,6 +1084,9 @@ class Interpreter:
         if isinstance(callee, ClassInfo):
             return self.instantiate(callee, node, args, kwargs)
         if isinstance(callee, QName):
+            defined = self.project_definition(callee)
+            if defined is not None:
+                return self.call_into_project(defined, node, args, kwargs)
             return self.library_call(node, callee.name, args, kwargs, env)
         name = last_name(node.func) or ""
         if name in ("enumerate",) and args:
@@ -1233,6 +1252,58 @@ class Interpreter:
         for value in instance.attrs.values():
             self.escape(value, f"held by an object passed to {callee}()")
 
+    # -- the project's other modules -------------------------------------------------------
+
+    def project_definition(self, name: QName) -> Optional[Value]:
+        """The function or class an import names, when it is defined in the project's own files."""
+        if self.modules is None or known.scheduler_spec(name.name) or known.is_optimizer_class(name.name):
+            return None
+        if name.name.split(".", 1)[0] in known.LIBRARY_ROOTS:
+            return None
+        found = self.modules.resolve(name.name, Path(name.origin) if name.origin else None)
+        if found is None:
+            return None
+        path, attributes = found
+        env = self.foreign_env(path)
+        value = env.values.get(attributes[0]) if env is not None else None
+        for attribute in attributes[1:]:
+            value = self.class_attribute(value, attribute) if isinstance(value, ClassInfo) else None
+        return value if isinstance(value, (Func, ClassInfo)) else None
+
+    def foreign_env(self, path: Path) -> Optional[Env]:
+        """Another module's top-level definitions and imports (its other statements never run)."""
+        if path in self.foreign_envs:
+            return self.foreign_envs[path]
+        module = ProjectModules.parse(path)
+        env = Env(None) if module is not None else None
+        self.foreign_envs[path] = env  # before reading it: import cycles end here
+        if module is None or env is None:
+            return None
+        saved, self.origin = self.origin, str(path)
+        try:
+            for statement in module.body:
+                if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+                    self.exec_statement(statement, env)
+                elif isinstance(statement, cst.SimpleStatementLine):
+                    for small in statement.body:
+                        if isinstance(small, (cst.Import, cst.ImportFrom)):
+                            self.exec_small(small, env)
+        finally:
+            self.origin = saved
+        return env
+
+    def call_into_project(self, callee: Value, node: cst.Call, args, kwargs) -> Value:
+        """Inline a call into another module; what it builds is reported at this call."""
+        saved = self.foreign_entry
+        self.foreign_entry = saved or node
+        try:
+            if isinstance(callee, Func):
+                return self.invoke(callee, node, args, kwargs, bound=callee.bound)
+            assert isinstance(callee, ClassInfo)
+            return self.instantiate(callee, node, args, kwargs)
+        finally:
+            self.foreign_entry = saved
+
     def library_call(self, node: cst.Call, qualname: str, args, kwargs, env: Env) -> Value:
         spec = self.project.get(qualname) or known.scheduler_spec(qualname)
         if spec is not None:
@@ -1287,6 +1358,7 @@ class Interpreter:
         """Record a constructed optimizer or scheduler, with the loops and branches around it."""
         obj.created_in, obj.created_under, obj.root = self.loop_stack(), tuple(self.conditions), self.root
         obj.created_seq = self.next_seq()
+        obj.entry = self.foreign_entry
         self.model.objects.append(obj)
 
     def hf_scheduler_kind(self, node: cst.Call, spec: known.SchedulerSpec) -> Tuple[known.SchedulerSpec, bool]:
@@ -1537,7 +1609,11 @@ def _is_instance(obj: Tracked, classes: Set[str]) -> bool:
 
 
 def build_model(
-    module: cst.Module, path: str, project: Optional[Dict[str, known.SchedulerSpec]] = None
+    module: cst.Module,
+    path: str,
+    project: Optional[Dict[str, known.SchedulerSpec]] = None,
+    modules: Optional[ProjectModules] = None,
 ) -> TrainingLoopModel:
-    """The training-loop model of one parsed file; ``project`` adds the project's declared schedulers."""
-    return Interpreter(module, path, project).run()
+    """The training-loop model of one parsed file; ``project`` adds the project's declared
+    schedulers, ``modules`` lets the analysis follow imports into the project's other files."""
+    return Interpreter(module, path, project, modules).run()

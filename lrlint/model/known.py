@@ -223,6 +223,12 @@ NON_STEPPING_CONSUMER = re.compile(
     re.I,
 )
 # Calls that take an optimizer without stepping it (GradScaler, apex.amp, hooks, checkpoints).
+# Top-level packages that are never the project's own (imports of these are not followed).
+LIBRARY_ROOTS = frozenset(
+    "torch torchvision torchaudio transformers timm lightning pytorch_lightning accelerate deepspeed "
+    "numpy pandas sklearn scipy tqdm wandb mlflow tensorboard os sys math random json logging".split()
+)
+
 NON_STEPPING_CALLS = frozenset(
     {
         "unscale_",

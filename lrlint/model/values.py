@@ -21,6 +21,7 @@ class QName:
     """A module or an object reached through imports: ``torch.optim.lr_scheduler.StepLR``."""
 
     name: str
+    origin: Optional[str] = None  # the importing file of a relative import (`.engine.train`)
 
 
 @dataclass(frozen=True)

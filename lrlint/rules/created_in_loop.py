@@ -17,7 +17,7 @@ def scheduler_created_in_loop(model: TrainingLoopModel) -> Iterator[Finding]:
         if loop.kind is LoopKind.UNKNOWN or _created_conditionally(obj, loop):
             continue  # `for fold/stage/trial in ...:` starts anew on purpose; `if epoch == 10:` builds it once
         if any(step.in_iteration_of(loop) for step in model.steps_of(obj)):
-            yield Finding("LR008", obj.node, {"scheduler": obj.label, "kind": obj.kind})
+            yield Finding("LR008", obj.site, {"scheduler": obj.label, "kind": obj.kind})
 
 
 def _created_conditionally(obj: Tracked, loop: Loop) -> bool:

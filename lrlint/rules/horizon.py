@@ -28,7 +28,7 @@ def schedule_horizon_mismatch(model: TrainingLoopModel) -> Iterator[Finding]:
                     "count": _number(count),
                     "consequence": consequence,
                 }
-                yield Finding("LR012", obj.node, fields)
+                yield Finding("LR012", obj.site, fields)
                 break
 
 

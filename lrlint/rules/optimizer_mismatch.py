@@ -20,7 +20,7 @@ def scheduler_optimizer_mismatch(model: TrainingLoopModel) -> Iterator[Finding]:
             if others and _idle(model, optimizer):
                 idle, stepped = _names(model, optimizer, others[0])
                 fields = {"scheduler": scheduler.label, "optimizer": idle, "stepped": stepped}
-                yield Finding("LR015", scheduler.node, fields)
+                yield Finding("LR015", scheduler.site, fields)
 
 
 def _stepped_optimizers(model: TrainingLoopModel) -> List[Tracked]:

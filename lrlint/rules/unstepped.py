@@ -14,14 +14,16 @@ def scheduler_never_stepped(model: TrainingLoopModel) -> Iterator[Finding]:
     for obj in model.schedulers():
         if obj.symbolic or obj.is_timm or model.steps_of(obj):
             continue
+        if obj.entry is not None and obj.stored_on:
+            continue  # built and held by another module's object: whether it is stepped is that module's business
         if _left_to_lightning_under_manual_optimization(model, obj):
-            yield Finding("LR004", obj.node, {"scheduler": obj.label, "kind": obj.kind})
+            yield Finding("LR004", obj.site, {"scheduler": obj.label, "kind": obj.kind})
             continue
         if obj.escapes:
             continue
         if _reachable_from_outside(model, obj) or not _training_is_visible(model, obj):
             continue
-        yield Finding("LR004", obj.node, {"scheduler": obj.label, "kind": obj.kind})
+        yield Finding("LR004", obj.site, {"scheduler": obj.label, "kind": obj.kind})
 
 
 def _reachable_from_outside(model: TrainingLoopModel, obj: Tracked) -> bool:

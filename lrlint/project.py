@@ -1,0 +1,142 @@
+"""The project's own modules, as seen from the file being checked.
+
+A training script imports its helpers: `from utils import build_scheduler`, `from .engine import
+train_one_epoch`, `import trainer`. The analysis follows such imports into the project's files
+(never into installed packages), so a scheduler built in one module and stepped in another is
+understood. Modules are found on disk from the checked file alone, so a single-file run (what
+pre-commit does) sees the same project as a run over the whole folder. Each module is parsed
+once per process, and only when a checked file calls into it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
+
+if TYPE_CHECKING:  # libcst is imported only when a module is parsed: the pre-filter needs none of it
+    import libcst as cst
+
+PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
+MAX_MODULE_BYTES = 1_000_000  # a generated or vendored giant is not worth following
+_PARSED: Dict[Tuple[str, int, int], Optional["cst.Module"]] = {}
+_TEXT: Dict[Tuple[str, int, int], str] = {}
+# `from pkg.utils import a, b` / `from . import engine` / `import pkg.utils as u`
+_IMPORT = re.compile(r"^[ \t]*(?:from[ \t]+([.\w]+)[ \t]+import[ \t]+\(?([^)\n#]*)|import[ \t]+([.\w]+))", re.M)
+
+
+class ProjectModules:
+    """Resolves imported names to the project's own source files."""
+
+    def __init__(self, path: Path) -> None:
+        self.file = path.resolve()
+        self.roots = _search_roots(self.file.parent)
+
+    def resolve(self, qualname: str, importer: Optional[Path] = None) -> Optional[Tuple[Path, List[str]]]:
+        """The file defining the module part of ``qualname`` and the attribute path after it:
+        `utils.build_scheduler` -> (…/utils.py, ["build_scheduler"]). Relative names
+        (`.engine.train`) resolve against ``importer`` (default: the checked file)."""
+        base = (importer or self.file).parent
+        dots = len(qualname) - len(qualname.lstrip("."))
+        parts = [part for part in qualname.lstrip(".").split(".") if part]
+        if dots:
+            for _ in range(dots - 1):
+                base = base.parent
+            roots = [base]
+        else:
+            roots = [base] + [root for root in self.roots if root != base]
+        for length in range(len(parts) - 1, 0, -1):
+            for root in roots:
+                found = _module_file(root, parts[:length])
+                if found is not None:
+                    return found, parts[length:]
+        return None
+
+    def imported_files(self, source: str) -> List[Path]:
+        """The project files a module's import statements name (read from the text, not parsed)."""
+        found: List[Path] = []
+        for match in _IMPORT.finditer(source):
+            module, names, imported = match.groups()
+            if imported:
+                candidates = [imported]
+            else:
+                joiner = "" if module.endswith(".") else "."
+                candidates = [module] + [module + joiner + name for name in _names(names)]
+            for candidate in candidates:
+                resolved = self.resolve(candidate + ".x")  # `.x`: any attribute of that module
+                if resolved is not None and resolved[0] not in found:
+                    found.append(resolved[0])
+        return found
+
+    @staticmethod
+    def text(path: Path) -> str:
+        """A module's source text (cached with the parse), for the pre-filter."""
+        try:
+            stat = path.stat()
+        except OSError:
+            return ""
+        key = (str(path), stat.st_mtime_ns, stat.st_size)
+        if key not in _TEXT:
+            try:
+                _TEXT[key] = (
+                    path.read_text(encoding="utf-8", errors="replace") if stat.st_size <= MAX_MODULE_BYTES else ""
+                )
+            except OSError:
+                _TEXT[key] = ""
+        return _TEXT[key]
+
+    @staticmethod
+    def parse(path: Path) -> Optional["cst.Module"]:
+        """The module's syntax tree, parsed once per process; None when it cannot be read or parsed."""
+        try:
+            stat = path.stat()
+        except OSError:
+            return None
+        key = (str(path), stat.st_mtime_ns, stat.st_size)
+        if key not in _PARSED:
+            _PARSED[key] = _parse(path) if stat.st_size <= MAX_MODULE_BYTES else None
+        return _PARSED[key]
+
+
+def _names(text: str) -> List[str]:
+    """`a, b as c` -> ["a", "b"]."""
+    names = (part.split(" as ")[0].strip() for part in text.split(","))
+    return [name for name in names if name.isidentifier()]
+
+
+def _parse(path: Path) -> Optional["cst.Module"]:
+    import libcst as cst
+
+    try:
+        return cst.parse_module(path.read_bytes())
+    except (OSError, cst.ParserSyntaxError, RecursionError, UnicodeDecodeError, ValueError):
+        return None
+
+
+def _module_file(root: Path, parts: List[str]) -> Optional[Path]:
+    folder = root.joinpath(*parts)
+    for candidate in (folder.with_suffix(".py"), folder / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _search_roots(folder: Path) -> List[Path]:
+    """Where absolute imports of the project start: the script's folder, the folder above its
+    package (`pkg/train.py` importing `pkg.utils`), and the project root (the nearest folder with
+    a pyproject.toml, setup.py, setup.cfg or .git), with its `src/` when it has one."""
+    roots = [folder]
+    package = folder
+    while (package / "__init__.py").is_file() and package.parent != package:
+        package = package.parent
+    roots.append(package)
+    for ancestor in [folder, *folder.parents]:
+        if any(os.path.exists(ancestor / marker) for marker in PROJECT_MARKERS):
+            roots.extend([ancestor, ancestor / "src"])
+            break
+    unique: List[Path] = []
+    for root in roots:
+        if root not in unique and root.is_dir():
+            unique.append(root)
+    return unique
