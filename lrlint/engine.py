@@ -6,6 +6,7 @@ The CLI and the output formats only see ``Diagnostic``/``FileResult``; nothing h
 from __future__ import annotations
 
 import ast
+import functools
 import io
 import re
 import tokenize
@@ -150,7 +151,12 @@ def _may_concern_schedulers(
     if any(name in source for name in declared):
         return True
     imported = modules.imported_files(source) if modules is not None and "import" in source else []
-    return any(_MAY_CONCERN_SCHEDULERS.search(modules.text(path)) for path in imported if modules is not None)
+    return any(_mentions_schedulers(path) for path in imported)
+
+
+@functools.lru_cache(maxsize=4096)  # a module imported by many files of a run is read once
+def _mentions_schedulers(path: Path) -> bool:
+    return bool(_MAY_CONCERN_SCHEDULERS.search(ProjectModules.text(path)))
 
 
 def _syntax_check(source: str, path: str) -> List[Diagnostic]:

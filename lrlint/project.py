@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
@@ -48,7 +49,7 @@ class ProjectModules:
             roots = [base] + [root for root in self.roots if root != base]
         for length in range(len(parts) - 1, 0, -1):
             for root in roots:
-                found = _module_file(root, parts[:length])
+                found = _module_file(root, tuple(parts[:length]))
                 if found is not None:
                     return found, parts[length:]
         return None
@@ -114,7 +115,8 @@ def _parse(path: Path) -> Optional["cst.Module"]:
         return None
 
 
-def _module_file(root: Path, parts: List[str]) -> Optional[Path]:
+@lru_cache(maxsize=4096)  # one run asks the same few questions for every file of a folder
+def _module_file(root: Path, parts: Tuple[str, ...]) -> Optional[Path]:
     folder = root.joinpath(*parts)
     for candidate in (folder.with_suffix(".py"), folder / "__init__.py"):
         if candidate.is_file():
@@ -122,6 +124,7 @@ def _module_file(root: Path, parts: List[str]) -> Optional[Path]:
     return None
 
 
+@lru_cache(maxsize=1024)
 def _search_roots(folder: Path) -> List[Path]:
     """Where absolute imports of the project start: the script's folder, the folder above its
     package (`pkg/train.py` importing `pkg.utils`), and the project root (the nearest folder with
