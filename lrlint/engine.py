@@ -156,7 +156,7 @@ def _may_concern_schedulers(
 
 @functools.lru_cache(maxsize=4096)  # a module imported by many files of a run is read once
 def _mentions_schedulers(path: Path) -> bool:
-    return bool(_MAY_CONCERN_SCHEDULERS.search(ProjectModules.text(path)))
+    return ProjectModules.worth_following(path) and bool(_MAY_CONCERN_SCHEDULERS.search(ProjectModules.text(path)))
 
 
 def _syntax_check(source: str, path: str) -> List[Diagnostic]:

@@ -23,6 +23,12 @@ PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
 MAX_MODULE_BYTES = 1_000_000  # a generated or vendored giant is not worth following
 _PARSED: Dict[Tuple[str, int, int], Optional["cst.Module"]] = {}
 _TEXT: Dict[Tuple[str, int, int], str] = {}
+# A module worth following imports a training library and may build, step or train with optimizers
+# and schedulers; anything else (models, data, the standard library) stays opaque, as before.
+_TRAINING_LIBRARY = re.compile(
+    r"^[ \t]*(?:import|from)[ \t]+(?:torch|lightning|pytorch_lightning|transformers|timm|accelerate|deepspeed)\b", re.M
+)
+_TRAINING_WORDS = re.compile(r"[Ss]ched|LR\b|optim|\.step\(|backward\(|lr_lambda")
 # `from pkg.utils import a, b` / `from . import engine` / `import pkg.utils as u`
 _IMPORT = re.compile(r"^[ \t]*(?:from[ \t]+([.\w]+)[ \t]+import[ \t]+\(?([^)\n#]*)|import[ \t]+([.\w]+))", re.M)
 
@@ -70,6 +76,11 @@ class ProjectModules:
                     found.append(resolved[0])
         return found
 
+    @classmethod
+    def worth_following(cls, path: Path) -> bool:
+        """Whether the module imports a training library and mentions training at all."""
+        return _worth_following(path)
+
     @staticmethod
     def text(path: Path) -> str:
         """A module's source text (cached with the parse), for the pre-filter."""
@@ -98,6 +109,12 @@ class ProjectModules:
         if key not in _PARSED:
             _PARSED[key] = _parse(path) if stat.st_size <= MAX_MODULE_BYTES else None
         return _PARSED[key]
+
+
+@lru_cache(maxsize=4096)
+def _worth_following(path: Path) -> bool:
+    text = ProjectModules.text(path)
+    return bool(_TRAINING_LIBRARY.search(text) and _TRAINING_WORDS.search(text))
 
 
 def _names(text: str) -> List[str]:

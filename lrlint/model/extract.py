@@ -79,8 +79,6 @@ from .values import (
 )
 
 MAX_INLINE_DEPTH = 10
-# A project module worth following: it may build or step optimizers and schedulers, or train.
-_TRAINING_WORDS = re.compile(r"[Ss]ched|LR\b|optim|\.step\(|backward\(|lr_lambda")
 # Inlining is context-sensitive, so a file whose functions all call each other could take
 # exponential time. Past these limits calls are left opaque, which only makes the rules quieter.
 MAX_CONTEXTS_PER_FUNCTION = 12
@@ -1266,8 +1264,8 @@ class Interpreter:
         if found is None:
             return None
         path, attributes = found
-        if not _TRAINING_WORDS.search(ProjectModules.text(path)):
-            return None  # a module of models or data: nothing in it steps or builds what the rules follow
+        if not ProjectModules.worth_following(path):
+            return None  # models, data, the standard library: nothing there steps or builds what the rules follow
         env = self.foreign_env(path)
         value = env.values.get(attributes[0]) if env is not None else None
         for attribute in attributes[1:]:
