@@ -271,7 +271,6 @@ class TrainingLoopModel:
     manual_optimization: Set[str] = field(default_factory=set)  # Lightning modules stepping by hand
     fetches_lr_schedulers: Set[str] = field(default_factory=set)  # classes calling self.lr_schedulers()
     code_for_node: object = None  # callable(node) -> str, for messages
-    module: Optional[cst.Module] = None  # the parsed file, for the rare rule that reads bindings
 
     def schedulers(self) -> Iterator[Tracked]:
         return (obj for obj in self.objects if obj.role is Role.SCHEDULER)

@@ -101,7 +101,7 @@ class Interpreter:
         self.foreign_envs: Dict[Path, Optional[Env]] = {}
         self.origin: Optional[str] = None  # the other module whose definitions are being read
         self.foreign_entry: Optional[cst.Call] = None  # inside another module: the call here that led there
-        self.model = TrainingLoopModel(path=path, code_for_node=self.code, module=module)
+        self.model = TrainingLoopModel(path=path, code_for_node=self.code)
         self.seq = 0
         self.root = 0  # which top-level run (the module, or a function nothing here calls)
         self.roots = 0

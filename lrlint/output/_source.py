@@ -34,10 +34,6 @@ def source_line(path: str, line: int) -> Optional[str]:
     return lines[line - 1] if 0 < line <= len(lines) else None
 
 
-def clear_cache() -> None:
-    _lines.cache_clear()
-
-
 def location(diagnostic) -> str:  # type: ignore[no-untyped-def]
     """``path:line:col``, with ``cell N`` for a notebook (1-based, as ruff writes it)."""
     cell = f"cell {diagnostic.cell}:" if diagnostic.cell is not None else ""
