@@ -424,3 +424,52 @@ def test_learning_rates_on_an_accelerator_are_never_read():
     assert learning_rates(optimizer) == [pytest.approx(0.1)]
     optimizer.param_groups[0]["lr"] = torch.tensor(0.1, device="meta")  # stands for a CUDA tensor
     assert learning_rates(optimizer) is None
+
+
+# -- every class, correctly stepped in a DataLoader loop under guarded() ---------------------------
+
+PER_EPOCH = {
+    "StepLR": lambda opt: lr_scheduler.StepLR(opt, 2),
+    "MultiStepLR": lambda opt: lr_scheduler.MultiStepLR(opt, [2, 3]),
+    "ConstantLR": lambda opt: lr_scheduler.ConstantLR(opt),
+    "LinearLR": lambda opt: lr_scheduler.LinearLR(opt),
+    "ExponentialLR": lambda opt: lr_scheduler.ExponentialLR(opt, 0.9),
+    "PolynomialLR": lambda opt: lr_scheduler.PolynomialLR(opt, EPOCHS),
+    "CosineAnnealingLR": lambda opt: lr_scheduler.CosineAnnealingLR(opt, EPOCHS),
+    "LambdaLR": lambda opt: lr_scheduler.LambdaLR(opt, lambda epoch: 0.9**epoch),
+    "MultiplicativeLR": lambda opt: lr_scheduler.MultiplicativeLR(opt, lambda epoch: 0.95),
+    "CosineAnnealingWarmRestarts": lambda opt: lr_scheduler.CosineAnnealingWarmRestarts(opt, 2),
+    "SequentialLR": lambda opt: lr_scheduler.SequentialLR(
+        opt, [lr_scheduler.LinearLR(opt, total_iters=2), lr_scheduler.ExponentialLR(opt, 0.9)], [2]
+    ),
+    "ChainedScheduler": lambda opt: lr_scheduler.ChainedScheduler(
+        [lr_scheduler.ConstantLR(opt, total_iters=2), lr_scheduler.ExponentialLR(opt, 0.9)]
+    ),
+}
+PER_BATCH = {
+    "OneCycleLR": lambda opt: lr_scheduler.OneCycleLR(opt, max_lr=0.1, epochs=EPOCHS, steps_per_epoch=BATCHES),
+    "CyclicLR": lambda opt: lr_scheduler.CyclicLR(opt, 0.01, 0.1, step_size_up=BATCHES),
+    "CosineAnnealingLR": lambda opt: lr_scheduler.CosineAnnealingLR(opt, EPOCHS * BATCHES),
+    "LinearLR": lambda opt: lr_scheduler.LinearLR(opt, 0.1, total_iters=5),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PER_EPOCH))
+def test_every_class_stepped_per_epoch_under_guarded_is_silent(name):
+    assert guarded_run(PER_EPOCH[name], per_epoch) == []
+
+
+@pytest.mark.parametrize("name", sorted(PER_BATCH))
+def test_per_batch_classes_stepped_per_batch_under_guarded_are_silent(name):
+    assert guarded_run(PER_BATCH[name], per_batch) == []
+
+
+def test_warm_restarts_are_still_checked_after_construction():
+    def loop(model, optimizer, scheduler):
+        for _ in range(3):
+            scheduler.step()
+            train_step(model, optimizer)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        assert guarded_run(lambda opt: lr_scheduler.CosineAnnealingWarmRestarts(opt, 2), loop) == ["LR001"]

@@ -66,8 +66,10 @@ def _guarded_step(self: Any, *args: Any, **kwargs: Any) -> Any:
     if state is None or state.disabled:
         return base.step(self, *args, **kwargs)
     step_count = getattr(self, "_step_count", None)  # ReduceLROnPlateau and the containers have none
-    # `_step_count == 0`: the constructor's own initial step (SequentialLR re-runs it).
-    initial = step_count == 0
+    # The constructor's own initial step (SequentialLR re-runs a child's): torch marks it with
+    # `_is_initial`; before torch 2.2, `_step_count == 0` (which CosineAnnealingWarmRestarts never leaves).
+    marked = getattr(self, "_is_initial", None)
+    initial = marked if marked is not None else step_count == 0
     if state.burst >= 0:  # inside AcceleratedScheduler.step(): one step per process counts once
         state.burst += 1
         initial = initial or state.burst > 1
