@@ -292,7 +292,7 @@ for epoch in range(10):
         severity="error",
         side="both",
         summary="ReduceLROnPlateau.step() is called without the metric it monitors.",
-        message="`{scheduler}.step()` is called without the monitored metric; ReduceLROnPlateau "
+        message="`{scheduler}.step()` is called without the monitored metric; {kind} "
         "needs `{scheduler}.step(metric)` and raises a TypeError here",
         doc="""## What it does
 Finds `ReduceLROnPlateau.step()` called without the metric it monitors, including a Lightning

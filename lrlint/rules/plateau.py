@@ -32,7 +32,7 @@ def plateau_step_without_metric(model: TrainingLoopModel) -> Iterator[Finding]:
             continue
         plateaus = [t for t in step.targets if t.needs_metric and not t.symbolic]
         if plateaus and (step.each or len(plateaus) == len(step.targets)):
-            yield Finding("LR005", step.node, {"scheduler": step.receiver})
+            yield Finding("LR005", step.node, {"scheduler": step.receiver, "kind": plateaus[0].kind})
     yield from _lightning_overrides(model)
 
 
@@ -51,4 +51,4 @@ def _lightning_overrides(model: TrainingLoopModel) -> Iterator[Finding]:
                 continue
             if any(_rules_out_plateau(condition, step.receiver) for condition in step.conditions):
                 continue
-            yield Finding("LR005", step.node, {"scheduler": step.receiver})
+            yield Finding("LR005", step.node, {"scheduler": step.receiver, "kind": "ReduceLROnPlateau"})

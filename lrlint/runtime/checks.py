@@ -234,7 +234,7 @@ def check_plateau_step(scheduler: Any, state: GuardState, name: str, args: tuple
     state.scheduler_steps += 1
     metric = args[0] if args else kwargs.get("metrics")
     if metric is None:
-        return [("LR005", {"scheduler": name})]
+        return [("LR005", {"scheduler": name, "kind": name})]
     value = metric_value(metric)
     if value is None or len(state.metrics) >= METRICS_SEEN or math.isnan(value):
         return []
