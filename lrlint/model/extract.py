@@ -1382,6 +1382,8 @@ class Interpreter:
                 exprs.append(expr)
         if not exprs:
             return Horizon.UNKNOWN, None
+        if spec.name == "OneCycleLR" and argument(node, "steps_per_epoch", 4) is not None:
+            return Horizon.STEPS, _literal_number(exprs[0], env)  # epochs x steps_per_epoch: steps by construction
         signal = self.count_signal([cst.Arg(expr) for expr in exprs], env)
         literal = _literal_number(exprs[0], env)
         return signal, literal
