@@ -161,7 +161,9 @@ def run(options: Options) -> int:
     for result in results:
         if result.error:
             _error(result.error)
-    diagnostics = [diagnostic for result in results for diagnostic in result.diagnostics]
+    # A finding in an imported module can come from several importers (and from the module itself).
+    unique = {diagnostic.sort_key(): diagnostic for result in results for diagnostic in result.diagnostics}
+    diagnostics = [unique[key] for key in sorted(unique)]
 
     if options.statistics:
         text = statistics(diagnostics, output_format)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import functools
 import io
+import os
 import re
 import tokenize
 from pathlib import Path
@@ -88,9 +89,10 @@ def lint_source(
     if not enabled:
         return []
     lines = _LINE_BREAK.split(source)
-    diagnostics = _analyse(source, path, enabled, schedulers, source_file)
-    diagnostics = [d for d in diagnostics if d.code in enabled]
-    return sorted(filter_suppressed(diagnostics, lines), key=Diagnostic.sort_key)
+    diagnostics = [d for d in _analyse(source, path, enabled, schedulers, source_file) if d.code in enabled]
+    here = [d for d in diagnostics if d.path == path]
+    elsewhere = [d for d in diagnostics if d.path != path]  # in an imported module: its own noqa applied
+    return sorted(filter_suppressed(here, lines) + elsewhere, key=Diagnostic.sort_key)
 
 
 def _analyse(
@@ -126,18 +128,54 @@ def _analyse(
     except RecursionError:
         return [_unanalyzable(path, "too deeply nested to parse", 1, 1)]
     try:
-        findings = list(run_rules(build_model(module, path, known.project_specs(schedulers), modules), enabled))
+        model = build_model(module, path, known.project_specs(schedulers), modules)
+        findings = list(run_rules(model, enabled))
         if not findings:
             return []
         ranges = locate(module, [finding.node for finding in findings])
     except RecursionError:  # libcst's visitors and code generation recurse on very deep trees
         return [_unanalyzable(path, "expressions nested too deeply to analyze", 1, 1)]
-    # A finding on another module's code belongs to that file; it is reported when that file is checked.
-    return [
+    diagnostics = [
         Diagnostic(finding.code, RULES[finding.code].format(**finding.fields), path, *ranges[id(finding.node)])
         for finding in findings
         if id(finding.node) in ranges
     ]
+    elsewhere = [finding for finding in findings if id(finding.node) not in ranges]
+    if elsewhere:
+        diagnostics += _in_followed_modules(model.followed, elsewhere, enabled)
+    return diagnostics
+
+
+def _in_followed_modules(followed: list, findings: list, enabled: frozenset) -> List[Diagnostic]:
+    """A finding on code of an imported project module (seen only with this file's objects: the
+    scheduler it steps was built here) is reported where the misuse is, in that module, with that
+    module's `# noqa` and `# lrlint: noqa` applied."""
+    from .locate import locate
+
+    diagnostics: List[Diagnostic] = []
+    for other_path, other_module in followed:
+        ranges = locate(other_module, [finding.node for finding in findings])
+        if not ranges:
+            continue
+        text = ProjectModules.text(Path(other_path))
+        exempt = file_exemptions(text)
+        shown = _display(other_path)
+        found = [
+            Diagnostic(finding.code, RULES[finding.code].format(**finding.fields), shown, *ranges[id(finding.node)])
+            for finding in findings
+            if id(finding.node) in ranges and finding.code in enabled and not is_exempt(finding.code, exempt)
+        ]
+        diagnostics += filter_suppressed(found, _LINE_BREAK.split(text))
+    return diagnostics
+
+
+def _display(path: str) -> str:
+    """A followed module's path as lrlint shows paths: relative to the working directory when inside it."""
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return path
+    return path if relative.startswith("..") else relative
 
 
 def _may_concern_schedulers(

@@ -1281,6 +1281,7 @@ class Interpreter:
         self.foreign_envs[path] = env  # before reading it: import cycles end here
         if module is None or env is None:
             return None
+        self.model.followed.append((str(path), module))
         saved, self.origin = self.origin, str(path)
         try:
             for statement in module.body:

@@ -1,0 +1,1 @@
+"""Tiny semantic-segmentation training package."""

@@ -1,0 +1,2 @@
+"""Bag-of-embeddings text classifier."""
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Keypoint-regression experiment code."""

@@ -1,0 +1,1 @@
+"""CIFAR-style image classification with a one-cycle schedule."""
