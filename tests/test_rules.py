@@ -1700,6 +1700,53 @@ for epoch in range(epochs):
 """,
 )
 
+case(
+    "ignite_epoch_started_handler",
+    ["LR001"],
+    """
+import torch
+from ignite.engine import Events, create_supervised_trainer
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, [40, 70])
+trainer = create_supervised_trainer(model, optimizer, loss_fn)
+
+@trainer.on(Events.EPOCH_STARTED)
+def adjust_learning_rate(engine):
+    scheduler.step()
+
+trainer.run(loader, max_epochs=90)
+""",
+)
+case(
+    "ignite_handlers_in_the_right_events",
+    [],
+    """
+import torch
+from ignite.engine import Engine, Events
+optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+per_epoch = torch.optim.lr_scheduler.StepLR(optimizer, step_size=30)
+per_batch = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=1e-3, total_steps=90 * len(loader))
+
+def update(engine, batch):
+    optimizer.zero_grad()
+    loss_fn(model(batch[0]), batch[1]).backward()
+    optimizer.step()
+
+trainer = Engine(update)
+trainer.add_event_handler(Events.ITERATION_COMPLETED, lambda engine: per_batch.step())
+
+@trainer.on(Events.EPOCH_COMPLETED)
+def step_per_epoch(engine):
+    per_epoch.step()
+
+@trainer.on(Events.EPOCH_COMPLETED(every=10))
+def log(engine):
+    print(per_epoch.get_last_lr())
+
+trainer.run(loader, max_epochs=90)
+""",
+)
+
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_case(name):

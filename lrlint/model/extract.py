@@ -62,6 +62,7 @@ from .values import (
     Frame,
     Func,
     Guard,
+    IgniteEngine,
     Instance,
     Items,
     Multi,
@@ -216,7 +217,9 @@ class Interpreter:
             for small in node.body:
                 self.exec_small(small, env)
         elif isinstance(node, cst.FunctionDef):
-            self.define_function(node, env)
+            func = self.define_function(node, env)
+            for decorator in node.decorators:  # `@trainer.on(Events.EPOCH_STARTED)`
+                self.register_ignite_handler(decorator.decorator, func, env)
         elif isinstance(node, cst.ClassDef):
             self.define_class(node, env)
         elif isinstance(node, cst.If):
@@ -1126,6 +1129,8 @@ class Interpreter:
             if method in ("get", "pop") and args:
                 return Options(tuple((obj, frozenset()) for obj in receiver.elements)) if receiver.elements else None
             return None
+        if isinstance(receiver, IgniteEngine):
+            return self.ignite_method(node, receiver, method, args, env)
         if isinstance(receiver, (Options, Each)):
             # Reading a tracked object (get_last_lr, state_dict, ...) neither steps nor hands it on.
             if method == "get_lr":
@@ -1252,6 +1257,61 @@ class Interpreter:
         for value in instance.attrs.values():
             self.escape(value, f"held by an object passed to {callee}()")
 
+    # -- ignite ---------------------------------------------------------------------------
+
+    def ignite_engine(self, qualname: str, args, kwargs) -> IgniteEngine:
+        """`Engine(update)` runs `update` per iteration; `create_supervised_trainer(model, optimizer,
+        ...)` steps `optimizer` per iteration itself."""
+        if qualname.endswith("create_supervised_trainer"):
+            given = kwargs.get("optimizer", args[1] if len(args) > 1 else None)
+            optimizers = tuple(obj for obj in tracked_in(given) if obj.role is Role.OPTIMIZER)
+            return IgniteEngine(None, optimizers)
+        process = kwargs.get("process_function", args[0] if args else None)
+        return IgniteEngine(process if isinstance(process, Func) else None, ())
+
+    def register_ignite_handler(self, decorator: cst.BaseExpression, func: Value, env: Env) -> None:
+        if not (isinstance(decorator, cst.Call) and isinstance(decorator.func, cst.Attribute)):
+            return
+        if decorator.func.attr.value == "on" and decorator.args:
+            engine = self.eval(decorator.func.value, env)
+            if isinstance(engine, IgniteEngine):
+                self.add_ignite_handler(engine, decorator.args[0].value, func)
+
+    @staticmethod
+    def add_ignite_handler(engine: IgniteEngine, event: cst.BaseExpression, handler: Value) -> None:
+        """Only plain `Events.NAME`: a filtered event (`EPOCH_COMPLETED(every=2)`) runs under a
+        condition the analysis does not model; its handler stays a root of its own."""
+        if isinstance(event, cst.Attribute) and isinstance(handler, Func):
+            engine.handlers.setdefault(event.attr.value, []).append(handler)
+
+    def ignite_method(self, node: cst.Call, engine: IgniteEngine, method: str, args, env: Env) -> Value:
+        if method == "add_event_handler" and len(node.args) >= 2:
+            self.add_ignite_handler(engine, node.args[0].value, args[1] if len(args) > 1 else None)
+        elif method == "run":
+            self.run_ignite(node, engine)
+        return None
+
+    def run_ignite(self, node: cst.Call, engine: IgniteEngine) -> None:
+        """`engine.run(loader, max_epochs=n)` as the loops it stands for, handlers in event order."""
+        self.fire(engine, "STARTED")
+        self.enter_loop(node, LoopKind.EPOCH, None)
+        self.fire(engine, "EPOCH_STARTED")
+        self.enter_loop(node, LoopKind.BATCH, None)
+        self.fire(engine, "ITERATION_STARTED")
+        if engine.process is not None:
+            self.invoke(engine.process, None, (engine, None), {})
+        elif engine.optimizers:
+            self.add_step(node, Role.OPTIMIZER, engine.optimizers, False, "optimizer", "step", via_scaler=False)
+        self.fire(engine, "ITERATION_COMPLETED")
+        self.exit_loop()
+        self.fire(engine, "EPOCH_COMPLETED")
+        self.exit_loop()
+        self.fire(engine, "COMPLETED")
+
+    def fire(self, engine: IgniteEngine, event: str) -> None:
+        for handler in engine.handlers.get(event, ()):
+            self.invoke(handler, None, (engine,), {})
+
     # -- the project's other modules -------------------------------------------------------
 
     def project_definition(self, name: QName) -> Optional[Value]:
@@ -1308,6 +1368,8 @@ class Interpreter:
             self.foreign_entry = saved
 
     def library_call(self, node: cst.Call, qualname: str, args, kwargs, env: Env) -> Value:
+        if qualname in known.IGNITE_ENGINES:
+            return self.ignite_engine(qualname, args, kwargs)
         spec = self.project.get(qualname) or known.scheduler_spec(qualname)
         if spec is not None:
             obj = self.construct_scheduler(node, qualname, spec, args, kwargs, env)

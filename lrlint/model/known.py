@@ -223,6 +223,11 @@ NON_STEPPING_CONSUMER = re.compile(
     re.I,
 )
 # Calls that take an optimizer without stepping it (GradScaler, apex.amp, hooks, checkpoints).
+# ignite's engines: their `run()` stands for an epoch loop around an iteration loop.
+IGNITE_ENGINES = frozenset(
+    {"ignite.engine.Engine", "ignite.engine.engine.Engine", "ignite.engine.create_supervised_trainer"}
+)
+
 # Top-level packages that are never the project's own (imports of these are not followed).
 LIBRARY_ROOTS = frozenset(
     "torch torchvision torchaudio transformers timm lightning pytorch_lightning accelerate deepspeed "

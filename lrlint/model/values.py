@@ -139,6 +139,16 @@ class Func:
 MISSING = object()  # an attribute that was not set (for undoing writes)
 
 
+@dataclass(eq=False)
+class IgniteEngine:
+    """An ignite ``Engine``: its process function (or the optimizer ``create_supervised_trainer``
+    steps) and the handlers registered per event, run in event order by ``engine.run()``."""
+
+    process: Optional["Func"]
+    optimizers: Tuple[Tracked, ...]
+    handlers: Dict[str, List["Func"]] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class ParamGroups:
     """``optimizer.param_groups`` (or, ``one=True``, one of its dicts): where a hand-set "lr" goes."""
@@ -163,6 +173,7 @@ Value = Union[
     Instance,
     Func,
     ParamGroups,
+    IgniteEngine,
 ]
 
 
