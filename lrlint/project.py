@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # libcst is imported only when a module is parsed: the pre-fi
 PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
 MAX_MODULE_BYTES = 1_000_000  # a generated or vendored giant is not worth following
 _PARSED: Dict[Tuple[str, int, int], Optional["cst.Module"]] = {}
-_TEXT: Dict[Tuple[str, int, int], str] = {}
+_SOURCE: Dict[Tuple[str, int, int], bytes] = {}
 # A module worth following imports a training library and may build, step or train with optimizers
 # and schedulers; anything else (models, data, the standard library) stays opaque, as before.
 _TRAINING_LIBRARY = re.compile(
@@ -76,39 +76,43 @@ class ProjectModules:
                     found.append(resolved[0])
         return found
 
-    @classmethod
-    def worth_following(cls, path: Path) -> bool:
+    @staticmethod
+    def worth_following(path: Path) -> bool:
         """Whether the module imports a training library and mentions training at all."""
         return _worth_following(path)
 
     @staticmethod
     def text(path: Path) -> str:
-        """A module's source text (cached with the parse), for the pre-filter."""
-        try:
-            stat = path.stat()
-        except OSError:
-            return ""
-        key = (str(path), stat.st_mtime_ns, stat.st_size)
-        if key not in _TEXT:
-            try:
-                _TEXT[key] = (
-                    path.read_text(encoding="utf-8", errors="replace") if stat.st_size <= MAX_MODULE_BYTES else ""
-                )
-            except OSError:
-                _TEXT[key] = ""
-        return _TEXT[key]
+        """A module's source text, for the pre-filter ("" when unreadable or too large)."""
+        return _read(path)[1].decode("utf-8", errors="replace")
 
     @staticmethod
     def parse(path: Path) -> Optional["cst.Module"]:
         """The module's syntax tree, parsed once per process; None when it cannot be read or parsed."""
-        try:
-            stat = path.stat()
-        except OSError:
+        key, data = _read(path)
+        if key is None or not data:
             return None
-        key = (str(path), stat.st_mtime_ns, stat.st_size)
         if key not in _PARSED:
-            _PARSED[key] = _parse(path) if stat.st_size <= MAX_MODULE_BYTES else None
+            _PARSED[key] = _parse(data)
         return _PARSED[key]
+
+
+_Key = Tuple[str, int, int]  # path, mtime, size: an edited file is read anew
+
+
+def _read(path: Path) -> Tuple[Optional[_Key], bytes]:
+    """A module's bytes, read once per process and version of the file."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None, b""
+    key = (str(path), stat.st_mtime_ns, stat.st_size)
+    if key not in _SOURCE:
+        try:
+            _SOURCE[key] = path.read_bytes() if stat.st_size <= MAX_MODULE_BYTES else b""
+        except OSError:
+            _SOURCE[key] = b""
+    return key, _SOURCE[key]
 
 
 @lru_cache(maxsize=4096)
@@ -123,12 +127,12 @@ def _names(text: str) -> List[str]:
     return [name for name in names if name.isidentifier()]
 
 
-def _parse(path: Path) -> Optional["cst.Module"]:
+def _parse(data: bytes) -> Optional["cst.Module"]:
     import libcst as cst
 
     try:
-        return cst.parse_module(path.read_bytes())
-    except (OSError, cst.ParserSyntaxError, RecursionError, UnicodeDecodeError, ValueError):
+        return cst.parse_module(data)
+    except (cst.ParserSyntaxError, RecursionError, UnicodeDecodeError, ValueError):
         return None
 
 

@@ -98,7 +98,16 @@ def is_static(definition: cst.FunctionDef) -> bool:
     )
 
 
-def is_number_literal(node: Optional[cst.BaseExpression]) -> bool:
+def number_literal(node: Optional[cst.BaseExpression]) -> Optional[float]:
+    """The value of a number written literally (`30`, `1e-3`, `-1`); None for anything else."""
+    sign = 1.0
     if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, (cst.Minus, cst.Plus)):
+        sign = -1.0 if isinstance(node.operator, cst.Minus) else 1.0
         node = node.expression
-    return isinstance(node, (cst.Integer, cst.Float))
+    if isinstance(node, (cst.Integer, cst.Float)):
+        return sign * float(node.evaluated_value)
+    return None
+
+
+def is_number_literal(node: Optional[cst.BaseExpression]) -> bool:
+    return number_literal(node) is not None

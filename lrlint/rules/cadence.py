@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Iterator, Optional
 
-import libcst as cst
-
 from ..model import Horizon, LoopKind, Step, Tracked, TrainingLoopModel
-from ..model.syntax import argument
+from ..model.syntax import argument, number_literal
 from . import Finding, rule
 from .queries import Cadence, cadence, in_epoch_loop
 
@@ -65,10 +63,10 @@ def per_batch_scheduler_stepped_per_epoch(model: TrainingLoopModel) -> Iterator[
 def _sized_for_the_loop(obj: Tracked, step: Step) -> bool:
     """OneCycleLR(total_steps=30) in `for epoch in range(50)`: a literal total of at most twice the
     loop's literal length is sized for these per-epoch steps (overrunning it is LR012's business)."""
-    total = argument(obj.node, "total_steps", 2) if obj.node is not None else None
-    if not isinstance(total, cst.Integer) or step.loop is None or step.loop.count is None:
+    total = number_literal(argument(obj.node, "total_steps", 2)) if obj.node is not None else None
+    if total is None or step.loop is None or step.loop.count is None:
         return False
-    return int(total.value, 0) <= step.loop.count * 2
+    return total <= step.loop.count * 2
 
 
 def _also_per_batch(model: TrainingLoopModel, step: Step, obj: Tracked) -> bool:

@@ -7,7 +7,7 @@ from typing import Iterator, List, Optional
 import libcst as cst
 
 from ..model import Loop, LoopKind, Step, Tracked, TrainingLoopModel
-from ..model.syntax import argument
+from ..model.syntax import argument, number_literal
 from . import Finding, rule
 from .queries import Cadence, cadence
 
@@ -54,18 +54,18 @@ def _mismatch(model: TrainingLoopModel, obj: Tracked, step: Step) -> Optional[tu
             return horizon, epochs, f"after step {_number(horizon)} the learning rate climbs back up"
         if name == "PolynomialLR" and horizon is not None and horizon < epochs:
             return horizon, epochs, "the learning rate stays at its final value for the remaining steps"
-        total = _literal(argument(obj.node, "total_steps", 2))
+        total = number_literal(argument(obj.node, "total_steps", 2))
         if name == "OneCycleLR" and total is not None and total < epochs:
             return total, epochs, f"it raises a ValueError at step {_number(total + 1)}"
         milestones = _milestones(obj)
         if name == "MultiStepLR" and milestones and min(milestones) >= epochs:
             return min(milestones), epochs, "none of its milestones is ever reached"
     if pace is Cadence.PER_STEP and name == "OneCycleLR":
-        planned = _literal(argument(obj.node, "epochs", 3))
+        planned = number_literal(argument(obj.node, "epochs", 3))
         outer = next((a for a in loop.ancestors() if a.kind is LoopKind.EPOCH and a.count is not None), None)
         if planned is not None and outer is not None and planned < outer.count:
             return planned, outer.count, f"it raises a ValueError in epoch {_number(planned + 1)}"
-        total, steps = _literal(argument(obj.node, "total_steps", 2)), _iterations(loop)
+        total, steps = number_literal(argument(obj.node, "total_steps", 2)), _iterations(loop)
         if total is not None and steps is not None and not conditions and total < steps:
             return total, steps, f"it raises a ValueError at step {_number(total + 1)}"
     return None
@@ -112,18 +112,12 @@ def _epoch_loop(loop: Loop, pace: Optional[Cadence]) -> Loop:
     return loop
 
 
-def _literal(expr: Optional[cst.BaseExpression]) -> Optional[float]:
-    if isinstance(expr, (cst.Integer, cst.Float)):
-        return float(expr.evaluated_value)
-    return None
-
-
 def _milestones(obj: Tracked) -> List[float]:
     assert obj.node is not None
     expr = argument(obj.node, "milestones", 1)
     if not isinstance(expr, (cst.List, cst.Tuple)):
         return []
-    numbers = [_literal(element.value) for element in expr.elements]
+    numbers = [number_literal(element.value) for element in expr.elements]
     return [n for n in numbers if n is not None] if all(n is not None for n in numbers) else []
 
 
