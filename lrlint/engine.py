@@ -6,7 +6,6 @@ The CLI and the output formats only see ``Diagnostic``/``FileResult``; nothing h
 from __future__ import annotations
 
 import ast
-import functools
 import io
 import os
 import re
@@ -189,12 +188,10 @@ def _may_concern_schedulers(
     if any(name in source for name in declared):
         return True
     imported = modules.imported_files(source) if modules is not None and "import" in source else []
-    return any(_mentions_schedulers(path) for path in imported)
-
-
-@functools.lru_cache(maxsize=4096)  # a module imported by many files of a run is read once
-def _mentions_schedulers(path: Path) -> bool:
-    return ProjectModules.worth_following(path) and bool(_MAY_CONCERN_SCHEDULERS.search(ProjectModules.text(path)))
+    return any(
+        ProjectModules.worth_following(path) and ProjectModules.matches(path, _MAY_CONCERN_SCHEDULERS)
+        for path in imported
+    )
 
 
 def _syntax_check(source: str, path: str) -> List[Diagnostic]:

@@ -23,6 +23,7 @@ PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
 MAX_MODULE_BYTES = 1_000_000  # a generated or vendored giant is not worth following
 _PARSED: Dict[Tuple[str, int, int], Optional["cst.Module"]] = {}
 _SOURCE: Dict[Tuple[str, int, int], bytes] = {}
+_MATCHES: Dict[Tuple[Tuple[str, int, int], str], bool] = {}
 # A module worth following imports a training library and may build, step or train with optimizers
 # and schedulers; anything else (models, data, the standard library) stays opaque, as before.
 _TRAINING_LIBRARY = re.compile(
@@ -77,6 +78,17 @@ class ProjectModules:
         return found
 
     @staticmethod
+    def matches(path: Path, pattern: "re.Pattern[str]") -> bool:
+        """Whether the module's text matches ``pattern``; judged once per version of the file."""
+        key, data = _read(path)
+        if key is None:
+            return False
+        memo = (key, pattern.pattern)
+        if memo not in _MATCHES:
+            _MATCHES[memo] = bool(pattern.search(data.decode("utf-8", errors="replace")))
+        return _MATCHES[memo]
+
+    @staticmethod
     def worth_following(path: Path) -> bool:
         """Whether the module imports a training library and mentions training at all."""
         return _worth_following(path)
@@ -115,10 +127,8 @@ def _read(path: Path) -> Tuple[Optional[_Key], bytes]:
     return key, _SOURCE[key]
 
 
-@lru_cache(maxsize=4096)
 def _worth_following(path: Path) -> bool:
-    text = ProjectModules.text(path)
-    return bool(_TRAINING_LIBRARY.search(text) and _TRAINING_WORDS.search(text))
+    return ProjectModules.matches(path, _TRAINING_LIBRARY) and ProjectModules.matches(path, _TRAINING_WORDS)
 
 
 def _names(text: str) -> List[str]:

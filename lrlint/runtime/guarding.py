@@ -75,7 +75,8 @@ def _guarded_step(self: Any, *args: Any, **kwargs: Any) -> Any:
         initial = initial or state.burst > 1
     if not initial:
         args = _checked(self, state, args, kwargs)
-    if step_count == 1 or len(args) + len(kwargs) > isinstance(self, ReduceLROnPlateau):
+    expected_arguments = 1 if isinstance(self, ReduceLROnPlateau) else 0  # its metric
+    if step_count == 1 or len(args) + len(kwargs) > expected_arguments:
         # torch's own first-step and epoch warnings; its order warning after an optimizer step the
         # GradScaler skipped is the false alarm of pytorch#44511 (a true one is the guard's LR001)
         attempted = state.activity.total > state.activity_at_guard
