@@ -8,19 +8,21 @@ Findings go to stdout (or ``-o FILE``); everything else (summary, warnings, erro
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import click
 
 from . import __version__
+from .atomic import ChangedOnDisk, write_atomically
 from .catalogue import RULES, lookup
 from .config import OUTPUT_FORMATS, ConfigError, Settings, load_settings
 from .diagnostics import Diagnostic, FileResult
-from .engine import lint_file
-from .files import discover
+from .engine import UnreadableSource, lint_file
+from .files import SourceFile, discover
+from .fixer import FileFix, fix_file, write_fix
+from .fixes import SAFE
 from .output import render
 from .selection import Layer, UnknownSelector, resolve, split_selectors, validate
 
@@ -101,8 +103,8 @@ def _selectors(ctx: click.Context, param: click.Parameter, values: Tuple[str, ..
 @click.option("--isolated", is_flag=True, help="Ignore all configuration files.")
 @click.option("--force-exclude", is_flag=True, help="Apply exclusions to paths named on the command line too.")
 @click.option("-q", "--quiet", is_flag=True, help="Print findings only: no summary, no warnings.")
-@click.option("--fix", is_flag=True, help="Apply safe fixes (no rule has one yet).")
-@click.option("--diff", is_flag=True, help="Show the safe fixes as a diff (no rule has one yet).")
+@click.option("--fix", is_flag=True, help="Apply the safe fixes (LR001, LR006, LR010, LR011) to the files.")
+@click.option("--diff", is_flag=True, help="Print the safe fixes as a unified diff instead of applying them.")
 @click.version_option(__version__, "--version", prog_name="lrlint", message="%(prog)s %(version)s")
 @click.pass_context
 def cli(ctx: click.Context, **options: object) -> None:
@@ -145,8 +147,6 @@ def run(options: Options) -> int:
     output_format = options.output_format or settings.output_format or "concise"
     cli_layer = Layer(options.select, options.extend_select, options.ignore)
     codes = resolve([settings.layer, cli_layer])
-    if (options.fix or options.diff) and not options.quiet:
-        click.echo("lrlint: no fixes available for the selected rules", err=True)
 
     found = discover(options.paths, settings, options.force_exclude)
     for message in found.errors:
@@ -161,19 +161,73 @@ def run(options: Options) -> int:
     for result in results:
         if result.error:
             _error(result.error)
+    fixes: List[FileFix] = []
+    fix_failed = False
+    if options.fix or options.diff:
+        sources = {source.display: source for source in found.files}
+        results, fixes, fix_failed = _fix(results, sources, codes, settings, write=not options.diff)
     # A finding in an imported module can come from several importers (and from the module itself).
     unique = {diagnostic.sort_key(): diagnostic for result in results for diagnostic in result.diagnostics}
     diagnostics = [unique[key] for key in sorted(unique)]
 
-    if options.statistics:
+    if options.diff:
+        text = "".join(fix.diff() for fix in fixes)
+    elif options.statistics:
         text = statistics(diagnostics, output_format)
     else:
         text = render(output_format, diagnostics)
     if not _write(text, options.output_file):
         return EXIT_ERROR
     if not options.quiet and found.files:
-        _summary(diagnostics, results)
-    return _status(diagnostics, results, found.errors, options.exit_zero)
+        _summary(diagnostics, results, fixes, options)
+    if options.diff:
+        failed = fix_failed or bool(found.errors) or any(result.error for result in results)
+        return EXIT_ERROR if failed else (EXIT_FINDINGS if text and not options.exit_zero else EXIT_CLEAN)
+    status = _status(diagnostics, results, found.errors, options.exit_zero)
+    return EXIT_ERROR if fix_failed else status
+
+
+def _fix(
+    results: List[FileResult], sources: Dict[str, SourceFile], codes: frozenset, settings: Settings, write: bool
+) -> Tuple[List[FileResult], List[FileFix], bool]:
+    """Fix the files with safe fixes; their findings become what is left after fixing."""
+    fixed_results: List[FileResult] = []
+    fixes: List[FileFix] = []
+    failed = False
+    for result in results:
+        source = sources.get(result.path)
+        if source is None or not any(_safely_fixable(d) and d.path == result.path for d in result.diagnostics):
+            fixed_results.append(result)
+            continue
+        try:
+            fix = fix_file(
+                Path(source.path), source.display, _codes_for(source.path, codes, settings), settings.custom_schedulers
+            )
+            if write:
+                write_fix(Path(source.path), fix)
+        except (OSError, UnreadableSource, ChangedOnDisk) as error:
+            _error(f"cannot fix {source.display}: {_reason(error)}")
+            failed = True
+            fixed_results.append(result)
+            continue
+        fixes.append(fix)
+        elsewhere = tuple(d for d in result.diagnostics if d.path != result.path)
+        fixed_results.append(
+            FileResult(result.path, tuple(fix.remaining) + elsewhere, result.error) if write else result
+        )
+    return fixed_results, fixes, failed
+
+
+def _safely_fixable(diagnostic: Diagnostic) -> bool:
+    return diagnostic.fix is not None and diagnostic.fix.applicability == SAFE
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, OSError):
+        return error.strerror or str(error)
+    if isinstance(error, UnreadableSource):
+        return error.reason
+    return str(error)
 
 
 def _codes_for(path: str, codes: frozenset, settings: Settings) -> frozenset:
@@ -188,10 +242,23 @@ def _status(diagnostics: List[Diagnostic], results: List[FileResult], path_error
     return EXIT_CLEAN
 
 
-def _summary(diagnostics: List[Diagnostic], results: List[FileResult]) -> None:
+def _summary(diagnostics: List[Diagnostic], results: List[FileResult], fixes: List[FileFix], options: Options) -> None:
+    fixed = sum(fix.total for fix in fixes)
+    if options.diff:
+        click.echo(f"Would fix {_plural(fixed, 'error')}." if fixed else "No errors would be fixed.", err=True)
+        return
     if diagnostics:
         files = len({diagnostic.path for diagnostic in diagnostics})
-        click.echo(f"Found {_plural(len(diagnostics), 'error')} in {_plural(files, 'file')}.", err=True)
+        found = f"Found {_plural(len(diagnostics) + fixed, 'error')}"
+        if options.fix and fixed:
+            click.echo(f"{found} ({fixed} fixed, {len(diagnostics)} remaining).", err=True)
+        else:
+            click.echo(f"{found} in {_plural(files, 'file')}.", err=True)
+        fixable = sum(1 for diagnostic in diagnostics if _safely_fixable(diagnostic))
+        if fixable and not options.fix:
+            click.echo(f"[*] {fixable} fixable with the `--fix` option.", err=True)
+    elif fixed:
+        click.echo(f"Found {_plural(fixed, 'error')} ({fixed} fixed, 0 remaining).", err=True)
     elif not any(result.error for result in results):
         click.echo("All checks passed!", err=True)
 
@@ -246,38 +313,11 @@ def _write(text: str, output_file: Optional[str]) -> bool:
             click.echo(text, nl=False)
         return True
     try:
-        write_atomically(output_file, text)
+        write_atomically(output_file, text.encode("utf-8"))
     except OSError as error:
         _error(f"cannot write {output_file}: {error.strerror or error}")
         return False
     return True
-
-
-def write_atomically(path: str, text: str) -> None:
-    """A temporary file in the same folder, then ``os.replace`` (atomic on one filesystem)."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            stream.write(text)
-        os.chmod(temporary, _mode_for(path))  # mkstemp makes it 0600; keep a normal file's mode
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise
-
-
-def _mode_for(path: str) -> int:
-    try:
-        return os.stat(path).st_mode & 0o7777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
 
 
 def _error(message: str) -> None:

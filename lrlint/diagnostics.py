@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, Optional
 
 from .catalogue import RULES, Rule
+from .fixes import Fix
 
 
 @dataclass(frozen=True)
@@ -20,7 +21,7 @@ class Diagnostic:
     end_line: int
     end_column: int
     cell: Optional[int] = None
-    fix: Optional[Dict[str, Any]] = field(default=None, compare=False)
+    fix: Optional[Fix] = field(default=None, compare=False)
 
     @property
     def rule(self) -> Rule:
@@ -54,7 +55,7 @@ class Diagnostic:
             "end_line": self.end_line,
             "end_column": self.end_column,
             "cell": self.cell,
-            "fix": self.fix,
+            "fix": self.fix.to_dict() if self.fix is not None else None,
             "url": self.url,
         }
 

@@ -15,6 +15,7 @@ from typing import Collection, List, Mapping, Optional, Tuple
 
 from .catalogue import RULES
 from .diagnostics import Diagnostic, FileResult
+from .fixes import Fix, split_lines
 from .project import ProjectModules
 from .suppress import file_exemptions, filter_suppressed, is_exempt
 
@@ -131,18 +132,34 @@ def _analyse(
         findings = list(run_rules(model, enabled))
         if not findings:
             return []
-        ranges = locate(module, [finding.node for finding in findings])
+        proposed = [node for finding in findings if finding.fix is not None for node in finding.fix.nodes()]
+        ranges = locate(module, [finding.node for finding in findings] + proposed)
+        diagnostics = [
+            Diagnostic(
+                finding.code,
+                RULES[finding.code].format(**finding.fields),
+                path,
+                *ranges[id(finding.node)],
+                fix=_fix_for(finding, module, ranges, source),
+            )
+            for finding in findings
+            if id(finding.node) in ranges
+        ]
     except RecursionError:  # libcst's visitors and code generation recurse on very deep trees
         return [_unanalyzable(path, "expressions nested too deeply to analyze", 1, 1)]
-    diagnostics = [
-        Diagnostic(finding.code, RULES[finding.code].format(**finding.fields), path, *ranges[id(finding.node)])
-        for finding in findings
-        if id(finding.node) in ranges
-    ]
     elsewhere = [finding for finding in findings if id(finding.node) not in ranges]
     if elsewhere:
         diagnostics += _in_followed_modules(model.followed, elsewhere, enabled)
     return diagnostics
+
+
+def _fix_for(finding, module, ranges, source: str) -> Optional[Fix]:
+    """The finding's proposal as text edits; fixes apply to the file being checked only."""
+    if finding.fix is None:
+        return None
+    from .rules.proposals import resolve
+
+    return resolve(finding.fix, module, ranges, split_lines(source))
 
 
 def _in_followed_modules(followed: list, findings: list, enabled: frozenset) -> List[Diagnostic]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import List, Sequence
 
 from ..diagnostics import Diagnostic
+from ..fixes import SAFE
 from . import concise
 from ._source import source_line
 
@@ -33,4 +34,7 @@ def _one(diagnostic: Diagnostic) -> str:
             f"{gutter} |",
         ]
     out.append(f"{gutter} = help: {diagnostic.rule.summary}")
+    if diagnostic.fix is not None:
+        kind = "Fix" if diagnostic.fix.applicability == SAFE else "Suggested fix (not applied by --fix)"
+        out.append(f"{gutter} = {kind}: {diagnostic.fix.message}")
     return "\n".join(out) + "\n"

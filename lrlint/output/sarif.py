@@ -96,6 +96,35 @@ def _result(diagnostic: Diagnostic, rule_index: int, base: str, fingerprint: str
             }
         ],
         "partialFingerprints": {"primaryLocationLineHash": fingerprint},
+        **({"fixes": [_fix(diagnostic, base)]} if diagnostic.fix is not None else {}),
+    }
+
+
+def _fix(diagnostic: Diagnostic, base: str) -> Dict[str, Any]:
+    """SARIF's fix object: the edits as replacements of regions (an empty region inserts)."""
+    fix = diagnostic.fix
+    assert fix is not None
+    replacements = [
+        {
+            "deletedRegion": {
+                "startLine": edit.line,
+                "startColumn": edit.column,
+                "endLine": edit.end_line,
+                "endColumn": edit.end_column,
+            },
+            "insertedContent": {"text": edit.content},
+        }
+        for edit in fix.edits
+    ]
+    return {
+        "description": {"text": fix.message},
+        "artifactChanges": [
+            {
+                "artifactLocation": {"uri": artifact_uri(diagnostic.path, base), "uriBaseId": "%SRCROOT%"},
+                "replacements": replacements,
+            }
+        ],
+        "properties": {"applicability": fix.applicability},
     }
 
 

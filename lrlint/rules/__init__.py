@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Collection, Dict, Iterator, List
+from typing import Callable, Collection, Dict, Iterator, List, Optional
 
 import libcst as cst
 
 from ..model import TrainingLoopModel
+from .proposals import Proposal
 
 
 @dataclass(frozen=True)
@@ -15,6 +16,7 @@ class Finding:
     code: str
     node: cst.CSTNode  # where the finding points; located by the engine
     fields: Dict[str, object] = field(default_factory=dict)  # fills the catalogue's message template
+    fix: Optional[Proposal] = None  # a mechanical fix, where the rule has one
 
 
 RuleFunction = Callable[[TrainingLoopModel], Iterator[Finding]]

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Iterator
 
+import libcst as cst
+
 from ..model import Tracked, TrainingLoopModel
 from . import Finding, rule
+from .proposals import ReplaceNode
 
 
 @rule("LR010")
@@ -15,7 +18,8 @@ def get_lr_outside_scheduler(model: TrainingLoopModel) -> Iterator[Finding]:
             continue
         # torch's get_lr() only: a timm or home-made scheduler may give get_lr() a meaning of its own
         if all(_torch_get_lr(target) for target in read.targets):
-            yield Finding("LR010", read.node, {"scheduler": read.receiver})
+            fix = ReplaceNode(read.node.func.attr, cst.Name("get_last_lr"), "Use `get_last_lr()`")
+            yield Finding("LR010", read.node, {"scheduler": read.receiver}, fix)
 
 
 def _torch_get_lr(target: Tracked) -> bool:

@@ -6,6 +6,7 @@ from typing import Iterator
 
 from ..model import Loop, OpaqueCall, Step, TrainingLoopModel
 from . import Finding, rule
+from .proposals import MoveStatementAfter
 from .queries import driven_optimizers, may_train, optimizer_steps_of
 
 
@@ -34,8 +35,12 @@ def scheduler_step_before_optimizer_step(model: TrainingLoopModel) -> Iterator[F
             first = min(later, key=lambda event: event.seq)
             if step.loop is not None and _skips_first_iteration(step, step.loop, first):
                 continue
-            fields = {"scheduler": step.receiver, "optimizer_step": _describe(model, first, optimizers)}
-            yield Finding("LR001", step.node, fields)
+            described = _describe(model, first, optimizers)
+            fields = {"scheduler": step.receiver, "optimizer_step": described}
+            fix = MoveStatementAfter(
+                step.node, first.node, f"Move `{step.receiver}.step()` after {described.split(',')[0]}"
+            )
+            yield Finding("LR001", step.node, fields, fix)
 
 
 def _same_iteration(event, step: Step) -> bool:

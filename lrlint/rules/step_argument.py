@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterator, List, Optional
 
-from ..model import Tracked, TrainingLoopModel
+import libcst as cst
+
+from ..model import LoopKind, Step, Tracked, TrainingLoopModel
 from . import Finding, rule
+from .proposals import ReplaceNode
 
 
 def _takes_no_argument(obj: Tracked) -> bool:
@@ -22,4 +25,41 @@ def step_argument_on_non_plateau_scheduler(model: TrainingLoopModel) -> Iterator
         if not matching or (not step.each and len(matching) != len(step.targets)):
             continue
         fields = {"scheduler": step.receiver, "argument": model.text(argument.value), "kind": matching[0].kind}
-        yield Finding("LR006", step.node, fields)
+        yield Finding("LR006", step.node, fields, _drop_epoch(step, argument))
+
+
+def _drop_epoch(step: Step, argument: cst.Arg) -> Optional[ReplaceNode]:
+    """`step(epoch)` -> `step()`, when the argument is an epoch: the `epoch=` keyword, a name with
+    "epoch" in it, or the target of an epoch loop around the call. A metric passed by mistake
+    (`step(val_loss)`) gets no fix: the user probably meant ReduceLROnPlateau."""
+    if len(step.args) != 1 or not _is_epoch(step, argument):
+        return None
+    return ReplaceNode(step.node, step.node.with_changes(args=()), "Remove the deprecated epoch argument")
+
+
+def _is_epoch(step: Step, argument: cst.Arg) -> bool:
+    if argument.keyword is not None:
+        return argument.keyword.value == "epoch"
+    names = {node.value for node in _names_in(argument.value)} | {
+        node.attr.value for node in _attributes_in(argument.value)
+    }
+    epoch_targets = {name for loop in step.loops if loop.kind is LoopKind.EPOCH for name in loop.targets}
+    return bool(names) and all("epoch" in name.lower() or name in epoch_targets for name in names)
+
+
+def _names_in(expression: cst.BaseExpression) -> List[cst.Name]:
+    if isinstance(expression, cst.Attribute):
+        return _names_in(expression.value) if not isinstance(expression.value, cst.Name) else []
+    if isinstance(expression, cst.Name):
+        return [expression]
+    if isinstance(expression, cst.BinaryOperation):
+        return _names_in(expression.left) + _names_in(expression.right)
+    return []
+
+
+def _attributes_in(expression: cst.BaseExpression) -> List[cst.Attribute]:
+    if isinstance(expression, cst.Attribute):
+        return [expression]
+    if isinstance(expression, cst.BinaryOperation):
+        return _attributes_in(expression.left) + _attributes_in(expression.right)
+    return []

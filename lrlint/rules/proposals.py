@@ -1,0 +1,319 @@
+"""Proposals: the fixes rules attach to findings, in terms of CST nodes.
+
+A rule stays a pure function over the model: it attaches a proposal to its finding. The engine,
+which knows where every node is, turns it into a ``Fix`` of plain text edits. A proposal that
+cannot be made mechanical and safe in the code at hand (a semicolon line, a `continue` between
+the two statements) becomes no fix at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, List, Mapping, Optional, Sequence, Set, Tuple, Union
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from ..fixes import SAFE, Edit, Fix
+
+Range = Tuple[int, int, int, int]
+
+
+@dataclass(frozen=True, eq=False)
+class ReplaceNode:
+    """Put ``replacement`` (a node, or source text) where ``node`` is."""
+
+    node: cst.CSTNode
+    replacement: Union[cst.CSTNode, str]
+    message: str
+    applicability: str = SAFE
+
+    def nodes(self) -> Tuple[cst.CSTNode, ...]:
+        return (self.node,)
+
+    def edits(self, module: cst.Module, ranges: Mapping[int, Range], lines: Sequence[str]) -> Optional[List[Edit]]:
+        where = ranges.get(id(self.node))
+        if where is None:
+            return None
+        text = self.replacement if isinstance(self.replacement, str) else module.code_for_node(self.replacement)
+        return [Edit(*where, text)]
+
+
+@dataclass(frozen=True, eq=False)
+class InsertAfterNode:
+    """Insert ``text`` right after ``node`` (an element added to a dict literal)."""
+
+    node: cst.CSTNode
+    text: str
+    message: str
+    applicability: str = SAFE
+
+    def nodes(self) -> Tuple[cst.CSTNode, ...]:
+        return (self.node,)
+
+    def edits(self, module: cst.Module, ranges: Mapping[int, Range], lines: Sequence[str]) -> Optional[List[Edit]]:
+        where = ranges.get(id(self.node))
+        if where is None:
+            return None
+        _, _, end_line, end_column = where
+        return [Edit(end_line, end_column, end_line, end_column, self.text)]
+
+
+@dataclass(frozen=True, eq=False)
+class MoveStatementAfter:
+    """Move the statement that is exactly ``moved`` (``scheduler.step()``) to just after the
+    statement holding ``anchor`` (``optimizer.step()``, or the batch loop around it), when both
+    are statements of one block and nothing on the way can leave the block (`continue`, `return`)."""
+
+    moved: cst.CSTNode
+    anchor: cst.CSTNode
+    message: str
+    applicability: str = SAFE
+
+    def nodes(self) -> Tuple[cst.CSTNode, ...]:
+        return ()  # the statements are found, and located, from the module
+
+    def edits(self, module: cst.Module, ranges: Mapping[int, Range], lines: Sequence[str]) -> Optional[List[Edit]]:
+        found = _siblings(module, self.moved, self.anchor)
+        if found is None:
+            return None
+        statement, between, target = found
+        if any(_may_leave_block(node) for node in between):
+            return None
+        positions = _statement_lines(module, (statement, target))
+        first, last = positions[0]
+        first -= _attached_comments(statement)
+        _, target_last = positions[1]
+        moved_text = "".join(lines[first - 1 : last])
+        if not moved_text.endswith(("\n", "\r")):
+            return None  # the last line of the file: nothing sensible to move
+        if target_last == len(lines) and not lines[-1].endswith(("\n", "\r")):
+            newline = _newline_of(moved_text)
+            insert = Edit(
+                target_last, len(lines[-1]) + 1, target_last, len(lines[-1]) + 1, newline + moved_text[: -len(newline)]
+            )
+        else:
+            insert = Edit(target_last + 1, 1, target_last + 1, 1, moved_text)
+        return [Edit(first, 1, last + 1, 1, ""), insert]
+
+
+Proposal = Union[ReplaceNode, InsertAfterNode, MoveStatementAfter]
+
+
+def resolve(proposal: Proposal, module: cst.Module, ranges: Mapping[int, Range], lines: Sequence[str]) -> Optional[Fix]:
+    """The proposal as text edits, or None when it cannot be applied mechanically here."""
+    edits = proposal.edits(module, ranges, lines)
+    if not edits:
+        return None
+    return Fix(proposal.message, tuple(edits), proposal.applicability)
+
+
+# --- statements and blocks -----------------------------------------------------------------
+
+_Block = Union[cst.Module, cst.IndentedBlock]
+
+
+class _Ancestry(cst.CSTVisitor):
+    """The chain of nodes from the module down to each wanted node."""
+
+    def __init__(self, wanted: Sequence[cst.CSTNode]) -> None:
+        self.wanted = {id(node) for node in wanted}
+        self.stack: List[cst.CSTNode] = []
+        self.chains: Dict[int, Tuple[cst.CSTNode, ...]] = {}
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        self.stack.append(node)
+        if id(node) in self.wanted:
+            self.chains[id(node)] = tuple(self.stack)
+        return len(self.chains) < len(self.wanted)
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        self.stack.pop()
+
+
+def _siblings(
+    module: cst.Module, moved: cst.CSTNode, anchor: cst.CSTNode
+) -> Optional[Tuple[cst.BaseStatement, Tuple[cst.CSTNode, ...], cst.BaseStatement]]:
+    """The statement line holding ``moved``, the statements after it up to and including the one
+    that runs ``anchor`` in the same block, and that one; None unless it is that simple."""
+    ancestry = _Ancestry((moved, anchor))
+    module.visit(ancestry)
+    moved_chain, anchor_chain = ancestry.chains.get(id(moved)), ancestry.chains.get(id(anchor))
+    if moved_chain is None or anchor_chain is None:
+        return None
+    statement_at = _innermost_statement_index(moved_chain)
+    if statement_at is None:
+        return None
+    if not _is_bare_expression(moved_chain[statement_at], moved):
+        return None
+    statement_at = _guard_around(moved_chain, statement_at)
+    block, statement = moved_chain[statement_at - 1], moved_chain[statement_at]
+    body = list(block.body)
+    start = _index(body, statement)
+    if start is None:
+        return None
+    if len(anchor_chain) > statement_at and anchor_chain[statement_at - 1] is block:
+        end = _index(body, anchor_chain[statement_at])
+    else:  # the optimizer steps in a helper: anchor on the statement that calls it
+        end = _calling_statement(module, body, start, anchor_chain)
+    # After a loop or `with` that holds the optimizer steps is after them all; after an `if` is not.
+    if end is None or end <= start or not isinstance(body[end], _TARGETS):
+        return None
+    return statement, tuple(body[start + 1 : end + 1]), body[end]
+
+
+def _calling_statement(
+    module: cst.Module, body: List[cst.CSTNode], start: int, anchor_chain: Tuple[cst.CSTNode, ...]
+) -> Optional[int]:
+    """The first statement after ``start`` that calls, directly or through other functions of the
+    module, the function the anchor is in (`train(epoch)`, `self._run_epoch()`)."""
+    callers = {node.name.value for node in anchor_chain if isinstance(node, cst.FunctionDef)}
+    if not callers:
+        return None
+    functions = [node for node in _functions(module)]
+    for _ in range(4):  # helpers calling helpers, a few levels deep
+        more = {function.name.value for function in functions if _calls(function.body, callers)} - callers
+        if not more:
+            break
+        callers |= more
+    for index in range(start + 1, len(body)):
+        if _calls(body[index], callers):
+            return index
+    return None
+
+
+def _functions(module: cst.Module) -> List[cst.FunctionDef]:
+    found: List[cst.FunctionDef] = []
+
+    class Collect(cst.CSTVisitor):
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+            found.append(node)
+
+    module.visit(Collect())
+    return found
+
+
+class _CallFinder(cst.CSTVisitor):
+    def __init__(self, names: Optional[Set[str]]) -> None:
+        self.names = names
+        self.found = False
+
+    def visit_Call(self, node: cst.Call) -> bool:
+        func = node.func
+        callee = (
+            func.value if isinstance(func, cst.Name) else func.attr.value if isinstance(func, cst.Attribute) else None
+        )
+        self.found = self.found or self.names is None or callee in self.names
+        return not self.found
+
+
+def _calls(node: cst.CSTNode, names: Optional[Set[str]]) -> bool:
+    """Does ``node`` call one of ``names`` (any function at all for None)?"""
+    finder = _CallFinder(names)
+    node.visit(finder)
+    return finder.found
+
+
+_TARGETS = (cst.SimpleStatementLine, cst.For, cst.While, cst.With)
+
+
+def _guard_around(chain: Tuple[cst.CSTNode, ...], index: int) -> int:
+    """`if lr_scheduler is not None: lr_scheduler.step()` moves as a whole: the `if` (no `else`,
+    a test that calls nothing) holding only the step is what moves."""
+    while index >= 3:
+        block, guard = chain[index - 1], chain[index - 2]
+        if not (isinstance(block, cst.IndentedBlock) and len(block.body) == 1 and isinstance(guard, cst.If)):
+            break
+        if guard.orelse is not None or _calls(guard.test, None) or not isinstance(chain[index - 3], _BLOCKS):
+            break
+        index -= 2
+    return index
+
+
+_BLOCKS = (cst.Module, cst.IndentedBlock)
+
+
+def _innermost_statement_index(chain: Tuple[cst.CSTNode, ...]) -> Optional[int]:
+    for index in range(len(chain) - 1, 0, -1):
+        if isinstance(chain[index], cst.BaseStatement) and isinstance(
+            chain[index - 1], (cst.Module, cst.IndentedBlock)
+        ):
+            return index
+    return None
+
+
+def _index(body: List[cst.CSTNode], node: cst.CSTNode) -> Optional[int]:
+    for index, item in enumerate(body):
+        if item is node:
+            return index
+    return None
+
+
+def _is_bare_expression(statement: cst.CSTNode, call: cst.CSTNode) -> bool:
+    """`scheduler.step()` alone on its line: no `;`, no assignment of its value."""
+    return (
+        isinstance(statement, cst.SimpleStatementLine)
+        and len(statement.body) == 1
+        and isinstance(statement.body[0], cst.Expr)
+        and statement.body[0].value is call
+    )
+
+
+class _LeavesBlock(cst.CSTVisitor):
+    """`return`, `raise`, `yield`, or a `break`/`continue` that is not inside a loop of its own."""
+
+    def __init__(self) -> None:
+        self.found = False
+        self.loops = 0
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False  # a nested function's `return` leaves nothing here
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if isinstance(node, (cst.Return, cst.Raise, cst.Yield)):
+            self.found = True
+        elif isinstance(node, (cst.Break, cst.Continue)) and not self.loops:
+            self.found = True
+        if isinstance(node, (cst.For, cst.While)):
+            self.loops += 1
+        return not self.found and super().on_visit(node)
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        if isinstance(original_node, (cst.For, cst.While)):
+            self.loops -= 1
+        super().on_leave(original_node)
+
+
+def _may_leave_block(node: cst.CSTNode) -> bool:
+    """Could control leave the block on the way, so that moving the statement changes whether it runs?"""
+    visitor = _LeavesBlock()
+    node.visit(visitor)
+    return visitor.found
+
+
+def _statement_lines(module: cst.Module, statements: Sequence[cst.CSTNode]) -> List[Tuple[int, int]]:
+    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    return [(positions[node].start.line, positions[node].end.line) for node in statements]
+
+
+def _attached_comments(statement: cst.BaseStatement) -> int:
+    """Comment lines right above the statement (no blank line between) travel with it."""
+    count = 0
+    for line in reversed(statement.leading_lines):
+        if line.comment is None:
+            break
+        count += 1
+    return count
+
+
+def _newline_of(text: str) -> str:
+    for newline in ("\r\n", "\n", "\r"):
+        if text.endswith(newline):
+            return newline
+    return "\n"
