@@ -49,6 +49,7 @@ class Tracked:
     optimizers: Optional[FrozenSet["Tracked"]] = None  # what a scheduler drives; None if unknown
     horizon: Horizon = Horizon.UNKNOWN
     horizon_literal: Optional[float] = None  # the horizon when it is a plain number
+    horizon_default: Optional[float] = None  # ... or the default of the command-line option it is
     custom: bool = False  # a subclass defined in the analysed code
     own_get_lr: bool = False  # ... that defines get_lr() itself (or a local base does)
     dynamic_kind: bool = False  # e.g. get_scheduler(name_from_config, ...): class unknown

@@ -40,6 +40,7 @@ from . import (
     known,
 )
 from .syntax import (
+    argparse_defaults,
     argument,
     counts_steps,
     expressions_below,
@@ -121,6 +122,7 @@ class Interpreter:
         self.classes: List[ClassInfo] = []
         self.symbolic: Dict[Tuple[int, str], Tracked] = {}
         self._codes: Dict[int, str] = {}
+        self.argument_defaults: Optional[Dict[str, Optional[float]]] = None  # argparse, read when needed
 
     # -- entry -----------------------------------------------------------------------------
 
@@ -1409,6 +1411,9 @@ class Interpreter:
         if qualname.endswith("get_scheduler"):
             obj.spec, obj.dynamic_kind = self.hf_scheduler_kind(node, spec)
         obj.horizon, obj.horizon_literal = self.horizon(node, obj.spec, env)
+        if obj.horizon_literal is None and obj.spec.horizon_args:
+            expr = argument(node, obj.spec.horizon_args[0], obj.spec.horizon_positions[0])
+            obj.horizon_default = self.command_line_default(expr) if expr is not None else None
         if obj.spec.counts is not None:  # declared by the project: trusted over any argument name
             obj.horizon = Horizon.STEPS if obj.spec.counts == "steps" else Horizon.EPOCHS
         # SequentialLR/ChainedScheduler and friends step the schedulers they are given.
@@ -1448,8 +1453,26 @@ class Interpreter:
         if spec.name == "OneCycleLR" and argument(node, "steps_per_epoch", 4) is not None:
             return Horizon.STEPS, _literal_number(exprs[0], env)  # epochs x steps_per_epoch: steps by construction
         signal = self.count_signal([cst.Arg(expr) for expr in exprs], env)
-        literal = _literal_number(exprs[0], env)
-        return signal, literal
+        return signal, _literal_number(exprs[0], env)
+
+    def command_line_default(self, expr: cst.BaseExpression) -> Optional[float]:
+        """`args.lr_drop` where this file (or a project module it follows) declares
+        `parser.add_argument("--lr_drop", default=40)`: the value the script runs with unless told
+        otherwise. Only for an argparse-like receiver; an option declared twice counts as unknown."""
+        if not (
+            isinstance(expr, cst.Attribute)
+            and isinstance(expr.value, cst.Name)
+            and expr.value.value in known.PARSED_ARGUMENT_NAMES
+        ):
+            return None
+        if self.argument_defaults is None:
+            self.argument_defaults = argparse_defaults(self.module)
+            for _, module in self.model.followed:
+                for dest, value in argparse_defaults(module).items():
+                    known_value = self.argument_defaults.setdefault(dest, value)
+                    if known_value != value:
+                        self.argument_defaults[dest] = None
+        return self.argument_defaults.get(expr.attr.value)
 
     # -- inlining --------------------------------------------------------------------------
 

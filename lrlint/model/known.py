@@ -262,3 +262,8 @@ NOT_TRAINING_CALL = re.compile(
     r"^set_|sampler|pretrain|^is_|eval|valid|test|save|log|print|plot|checkpoint|report|summary|visuali|metric|dump|load|infer|predict|build|create|make|get_|setup|init",
     re.I,
 )
+
+# Names a script gives its parsed command line (`args = parser.parse_args()`): `args.epochs`.
+PARSED_ARGUMENT_NAMES = frozenset(
+    {"args", "opt", "opts", "options", "flags", "FLAGS", "arguments", "cli_args", "hparams", "hp"}
+)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Iterator, Optional
+from typing import Dict, Iterator, Optional
 
 import libcst as cst
 
@@ -111,3 +111,36 @@ def number_literal(node: Optional[cst.BaseExpression]) -> Optional[float]:
 
 def is_number_literal(node: Optional[cst.BaseExpression]) -> bool:
     return number_literal(node) is not None
+
+
+def argparse_defaults(module: cst.Module) -> Dict[str, Optional[float]]:
+    """`parser.add_argument("--lr-drop", type=int, default=40)` -> {"lr_drop": 40.0}; an option
+    declared twice with different defaults maps to None (which one runs is unknown)."""
+    defaults: Dict[str, Optional[float]] = {}
+    for node in walk(module):
+        if not (isinstance(node, cst.Call) and last_name(node.func) == "add_argument"):
+            continue
+        dest = _argument_dest(node)
+        default = next(
+            (arg.value for arg in node.args if arg.keyword is not None and arg.keyword.value == "default"), None
+        )
+        value = number_literal(default)
+        if dest is None or value is None:
+            continue
+        if defaults.setdefault(dest, value) != value:
+            defaults[dest] = None
+    return defaults
+
+
+def _argument_dest(call: cst.Call) -> Optional[str]:
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == "dest":
+            return arg.value.evaluated_value if isinstance(arg.value, cst.SimpleString) else None  # type: ignore[return-value]
+    flags = [
+        arg.value.evaluated_value
+        for arg in call.args
+        if arg.keyword is None and isinstance(arg.value, cst.SimpleString)
+    ]
+    long = next((flag for flag in flags if isinstance(flag, str) and flag.startswith("--")), None)
+    chosen = long or next((flag for flag in flags if isinstance(flag, str) and not flag.startswith("-")), None)
+    return chosen.lstrip("-").replace("-", "_") if chosen else None

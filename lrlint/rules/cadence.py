@@ -28,9 +28,10 @@ def counts_epochs(obj: Tracked, step: Step) -> bool:
         return False
     if obj.horizon is Horizon.EPOCHS:
         return True
-    if obj.horizon is Horizon.UNKNOWN and obj.horizon_literal is not None and obj.spec.epoch_literal_ok:
+    literal = obj.horizon_literal if obj.horizon_literal is not None else obj.horizon_default
+    if obj.horizon is Horizon.UNKNOWN and literal is not None and obj.spec.epoch_literal_ok:
         limit = EPOCH_LITERAL_MAX.get(obj.spec.name, DEFAULT_EPOCH_LITERAL_MAX)
-        return obj.horizon_literal <= limit and step.loop is not None and in_epoch_loop(step.loop)
+        return literal <= limit and step.loop is not None and in_epoch_loop(step.loop)
     return False
 
 
