@@ -23,6 +23,7 @@ from .engine import UnreadableSource, lint_file
 from .files import SourceFile, discover
 from .fixer import FileFix, fix_file, write_fix
 from .fixes import SAFE
+from .notebook import NotebookError
 from .output import render
 from .selection import Layer, UnknownSelector, resolve, split_selectors, validate
 
@@ -171,7 +172,7 @@ def run(options: Options) -> int:
     diagnostics = [unique[key] for key in sorted(unique)]
 
     if options.diff:
-        text = "".join(fix.diff() for fix in fixes)
+        text = "".join(fix.diff for fix in fixes)
     elif options.statistics:
         text = statistics(diagnostics, output_format)
     else:
@@ -205,7 +206,7 @@ def _fix(
             )
             if write:
                 write_fix(Path(source.path), fix)
-        except (OSError, UnreadableSource, ChangedOnDisk) as error:
+        except (OSError, UnreadableSource, ChangedOnDisk, NotebookError) as error:
             _error(f"cannot fix {source.display}: {_reason(error)}")
             failed = True
             fixed_results.append(result)

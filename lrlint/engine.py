@@ -251,15 +251,46 @@ def lint_file(
     except OSError as error:
         reason = f"cannot read: {error.strerror or error}"
         return FileResult(shown, tuple(_selected([_unanalyzable(shown, reason, 1, 1)], codes)))
+    notebook = str(path).endswith(".ipynb")
     try:
-        source = decode_source(data)
+        source = decode_notebook(data) if notebook else decode_source(data)
     except UnreadableSource as error:
         found = _unanalyzable(shown, error.reason, error.line, error.column)
         return FileResult(shown, tuple(_selected([found], codes)))
     try:
+        if notebook:
+            return FileResult(shown, tuple(lint_notebook(source, shown, codes, schedulers, Path(path))))
         return FileResult(shown, tuple(lint_source(source, shown, codes, schedulers, Path(path))))
     except Exception as error:  # an lrlint bug: name the file, keep going with the others
         return FileResult(shown, (), f"internal error while checking {shown}: {type(error).__name__}: {error}")
+
+
+def decode_notebook(data: bytes) -> str:
+    """A notebook is JSON, hence UTF-8 (a BOM tolerated)."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line, column = _line_and_column(data, error.start)
+        raise UnreadableSource(
+            f"byte 0x{data[error.start]:02x} is not valid UTF-8 (a notebook is JSON)", line, column
+        ) from None
+
+
+def lint_notebook(
+    text: str,
+    path: str = "<notebook>",
+    codes: Optional[Collection[str]] = None,
+    schedulers: Optional[Mapping[str, Tuple[str, ...]]] = None,
+    source_file: Optional[Path] = None,
+) -> List[Diagnostic]:
+    """Check a notebook's code cells as one program; findings carry their cell and in-cell line."""
+    from .notebook import NotebookError, read_notebook
+
+    try:
+        notebook = read_notebook(text)
+    except NotebookError as error:
+        return _selected([_unanalyzable(path, str(error), 1, 1)], codes)
+    return notebook.to_cells(lint_source(notebook.program, path, codes, schedulers, source_file), path)
 
 
 def _selected(diagnostics: List[Diagnostic], codes: Optional[Collection[str]]) -> List[Diagnostic]:

@@ -38,7 +38,7 @@ DEFAULT_EXCLUDE: Tuple[str, ...] = (
     "__pypackages__",
     "site-packages",
 )
-SOURCE_SUFFIXES: Tuple[str, ...] = (".py",)
+SOURCE_SUFFIXES: Tuple[str, ...] = (".py", ".ipynb")
 
 
 @dataclass(frozen=True)

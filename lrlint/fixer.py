@@ -131,26 +131,18 @@ def _parses(source: str) -> bool:
 
 @dataclass
 class FileFix:
-    """``--fix``/``--diff`` on one file: its text before and after, what changed, what is left."""
+    """``--fix``/``--diff`` on one file: the new content, what was fixed, what is left."""
 
     display: str
-    before: str
-    after: str
     counts: Dict[str, int]
-    remaining: List[Diagnostic]
+    remaining: List[Diagnostic]  # the findings left, as they are reported
+    diff: str  # unified diff of the change ("" when nothing changed)
     encoded: Optional[bytes] = None  # the new file content, encoded as the old one was
     original: bytes = b""
 
     @property
     def total(self) -> int:
         return sum(self.counts.values())
-
-    @property
-    def changed(self) -> bool:
-        return self.after != self.before
-
-    def diff(self) -> str:
-        return unified_diff(self.before, self.after, self.display)
 
 
 def encoding_of(data: bytes) -> str:
@@ -167,11 +159,13 @@ def fix_file(
     codes: Optional[Collection[str]] = None,
     schedulers: Optional[Mapping[str, Tuple[str, ...]]] = None,
 ) -> FileFix:
-    """Fix one file in memory (nothing is written here). Raises ``OSError`` or
-    ``UnreadableSource`` when the file cannot be read as it was when it was checked."""
-    from .engine import decode_source, lint_source
+    """Fix one file in memory (nothing is written here). Raises ``OSError``, ``UnreadableSource``
+    or ``NotebookError`` when the file cannot be read as it was when it was checked."""
+    from .engine import decode_notebook, decode_source, lint_source
 
     data = path.read_bytes()
+    if path.suffix == ".ipynb":
+        return _fix_notebook(path, display, data, decode_notebook(data), codes, schedulers)
     source = decode_source(data)
 
     def lint(text: str) -> List[Diagnostic]:
@@ -180,7 +174,36 @@ def fix_file(
     fixed = fix_source(source, lint)
     encoded = fixed.source.encode(encoding_of(data)) if fixed.source != source else None
     remaining = [d for d in fixed.remaining if d.path == display]
-    return FileFix(display, source, fixed.source, fixed.counts, remaining, encoded, data)
+    diff = unified_diff(source, fixed.source, display)
+    return FileFix(display, fixed.counts, remaining, diff, encoded, data)
+
+
+def _fix_notebook(
+    path: Path,
+    display: str,
+    data: bytes,
+    text: str,
+    codes: Optional[Collection[str]],
+    schedulers: Optional[Mapping[str, Tuple[str, ...]]],
+) -> FileFix:
+    """The cells as one program, fixed with fixes that stay inside one cell, written back."""
+    from .engine import lint_source
+    from .notebook import cell_diff, read_notebook
+
+    notebook = read_notebook(text)
+    program = notebook.program
+
+    def lint(source: str) -> List[Diagnostic]:
+        return lint_source(source, display, codes, schedulers, path)
+
+    fixed = fix_source(program, lint, notebook.fix_stays_in_one_cell)
+    remaining = notebook.to_cells([d for d in fixed.remaining if d.path == display], display)
+    if fixed.source == program:
+        return FileFix(display, fixed.counts, remaining, "", None, data)
+    encoded, changed = notebook.with_program(fixed.source)
+    if data.startswith(codecs.BOM_UTF8):
+        encoded = codecs.BOM_UTF8 + encoded
+    return FileFix(display, fixed.counts, remaining, cell_diff(display, changed), encoded, data)
 
 
 def write_fix(path: Path, fix: FileFix) -> None:
@@ -197,10 +220,3 @@ def unified_diff(before: str, after: str, display: str, label: str = "") -> str:
         before.splitlines(keepends=True), after.splitlines(keepends=True), fromfile=name, tofile=name
     )
     return "".join(line if line.endswith(("\n", "\r")) else line + "\n\\ No newline at end of file\n" for line in lines)
-
-
-def counts_by_code(fixes: Collection[FileFix]) -> Mapping[str, int]:
-    total: Counter = Counter()
-    for fix in fixes:
-        total.update(fix.counts)
-    return dict(total)
