@@ -275,7 +275,7 @@ def statistics(diagnostics: Sequence[Diagnostic], output_format: str = "concise"
         counts[diagnostic.code] = counts.get(diagnostic.code, 0) + 1
     rows = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     objects = [{"code": code, "name": RULES[code].name, "count": count} for code, count in rows]
-    if output_format in ("json", "sarif"):  # a machine format gets a JSON document, not a table
+    if output_format in ("json", "sarif", "junit"):  # a machine format gets a JSON document, not a table
         return json.dumps(objects, indent=2) + "\n"
     if output_format == "json-lines":
         return "".join(json.dumps(obj) + "\n" for obj in objects)

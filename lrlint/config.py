@@ -21,7 +21,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python < 3.11 only
     import tomli as tomllib
 
-OUTPUT_FORMATS: Tuple[str, ...] = ("concise", "full", "json", "json-lines", "github", "sarif")
+OUTPUT_FORMATS: Tuple[str, ...] = ("concise", "full", "json", "json-lines", "github", "sarif", "junit")
 CADENCES: Tuple[str, ...] = ("per-batch", "per-epoch", "needs-metric")
 # Files whose top level is the table; looked for before pyproject.toml in each folder, as ruff
 # looks for ruff.toml and .ruff.toml.

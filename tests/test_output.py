@@ -65,7 +65,7 @@ def test_every_format_renders_nothing_as_its_empty_form() -> None:
     assert render("json-lines", []) == ""
     assert render("github", []) == ""
     assert json.loads(render("sarif", []))["runs"][0]["results"] == []
-    assert sorted(FORMATTERS) == ["concise", "full", "github", "json", "json-lines", "sarif"]
+    assert sorted(FORMATTERS) == ["concise", "full", "github", "json", "json-lines", "junit", "sarif"]
 
 
 def test_concise(train: str) -> None:
@@ -243,3 +243,38 @@ def test_sarif_validates_against_the_official_schema(train: str) -> None:
         log = _sarif(diagnostics)
         errors = sorted(validator.iter_errors(log), key=lambda error: list(error.path))
         assert not errors, [f"{list(error.path)}: {error.message}" for error in errors]
+
+
+# --- JUnit ------------------------------------------------------------------------------------
+
+
+def _junit_suites(text: str) -> List[Any]:
+    junitparser = pytest.importorskip("junitparser", reason="junitparser (test extra) reads the report as CI does")
+    return list(junitparser.JUnitXml.fromstring(text))
+
+
+def test_junit_one_suite_per_file_one_failing_case_per_finding() -> None:
+    other = _lr001(path="src/other.py", line=3)
+    text = render("junit", [_lr001(), _lr007(), other])
+    assert text.startswith('<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="lrlint" tests="3" failures="3"')
+    suites = _junit_suites(text)
+    assert [(suite.name, suite.tests, suite.failures) for suite in suites] == [
+        ("src/train.py", 2, 2),
+        ("src/other.py", 1, 1),
+    ]
+    cases = list(suites[0])
+    assert [case.name for case in cases] == ["lrlint.LR001", "lrlint.LR007"]
+    assert cases[0].classname == "src/train" and not cases[0].is_passed
+    (failure,) = cases[0].result
+    assert failure.type == "LR001" and failure.message == _lr001().message
+    assert failure.text == f"src/train.py:6:9: LR001 {_lr001().message}"
+
+
+def test_junit_escapes_markup_and_reports_a_clean_run_as_one_passing_case() -> None:
+    nasty = Diagnostic("LR001", 'a <b> & "c" ]]> \u00e9', "dir/<x>&.py", 1, 1, 1, 2)
+    (suite,) = _junit_suites(render("junit", [nasty]))
+    (case,) = list(suite)
+    assert suite.name == "dir/<x>&.py" and case.result[0].message == 'a <b> & "c" ]]> \u00e9'
+    (clean,) = _junit_suites(render("junit", []))
+    assert clean.tests == 1 and clean.failures == 0 and [case.name for case in clean] == ["No errors found"]
+    assert all(case.is_passed for case in clean)

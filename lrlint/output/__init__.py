@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Callable, Dict, Sequence
 
 from ..diagnostics import Diagnostic
-from . import concise, full, github, json_lines, json_output, sarif
+from . import concise, full, github, json_lines, json_output, junit, sarif
 
 Renderer = Callable[[Sequence[Diagnostic]], str]
 
@@ -16,9 +16,10 @@ FORMATTERS: Dict[str, Renderer] = {
     "json-lines": json_lines.render,
     "github": github.render,
     "sarif": sarif.render,
+    "junit": junit.render,
 }
 # Formats whose output is one machine-readable document: nothing else may reach stdout.
-MACHINE_FORMATS = frozenset({"json", "json-lines", "sarif"})
+MACHINE_FORMATS = frozenset({"json", "json-lines", "sarif", "junit"})
 
 
 def render(output_format: str, diagnostics: Sequence[Diagnostic]) -> str:
