@@ -1,0 +1,3 @@
+from .module import ExtractiveQA
+
+__all__ = ["ExtractiveQA"]
