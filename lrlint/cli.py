@@ -8,16 +8,19 @@ Findings go to stdout (or ``-o FILE``); everything else (summary, warnings, erro
 from __future__ import annotations
 
 import json
+import os
+import sys
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import ContextManager, Dict, Iterable, List, Mapping, Optional, Sequence, TextIO, Tuple
 
 import click
 
 from . import __version__
 from .atomic import ChangedOnDisk, write_atomically
 from .catalogue import RULES, lookup
-from .config import OUTPUT_FORMATS, ConfigError, Settings, load_settings
+from .config import OUTPUT_FORMATS, ConfigError, ConfigResolver, load_settings
 from .diagnostics import Diagnostic, FileResult
 from .engine import UnreadableSource, lint_file
 from .files import SourceFile, discover
@@ -146,19 +149,17 @@ def run(options: Options) -> int:
         _error(str(error))
         return EXIT_ERROR
     output_format = options.output_format or settings.output_format or "concise"
-    cli_layer = Layer(options.select, options.extend_select, options.ignore)
-    codes = resolve([settings.layer, cli_layer])
+    resolver = ConfigResolver(settings, hierarchical=not (options.config_file or options.isolated))
+    per_file = PerFileSettings(resolver, Layer(options.select, options.extend_select, options.ignore))
 
-    found = discover(options.paths, settings, options.force_exclude)
+    found = discover(options.paths, settings, options.force_exclude, resolver)
     for message in found.errors:
         _error(message)
     # Under --force-exclude (pre-commit) an all-excluded batch is normal, not worth a warning.
     if not found.files and not found.errors and not options.quiet and not options.force_exclude:
         click.echo("lrlint: warning: No Python files found under the given path(s)", err=True)
-    results = [
-        lint_file(source.path, _codes_for(source.path, codes, settings), source.display, settings.custom_schedulers)
-        for source in found.files
-    ]
+    with _progress(found.files, options.quiet) as sources:
+        results = [_lint(source, per_file) for source in sources]
     for result in results:
         if result.error:
             _error(result.error)
@@ -166,7 +167,7 @@ def run(options: Options) -> int:
     fix_failed = False
     if options.fix or options.diff:
         sources = {source.display: source for source in found.files}
-        results, fixes, fix_failed = _fix(results, sources, codes, settings, write=not options.diff)
+        results, fixes, fix_failed = _fix(results, sources, per_file, write=not options.diff)
     # A finding in an imported module can come from several importers (and from the module itself).
     unique = {diagnostic.sort_key(): diagnostic for result in results for diagnostic in result.diagnostics}
     diagnostics = [unique[key] for key in sorted(unique)]
@@ -188,8 +189,57 @@ def run(options: Options) -> int:
     return EXIT_ERROR if fix_failed else status
 
 
+PROGRESS_MIN_FILES = 50
+
+
+def wants_progress(count: int, quiet: bool, stream: TextIO, environ: Mapping[str, str]) -> bool:
+    """A progress bar for a long run in a terminal; never when piped, quiet or in CI."""
+    interactive = hasattr(stream, "isatty") and stream.isatty()
+    return (
+        interactive
+        and not quiet
+        and count >= PROGRESS_MIN_FILES
+        and not environ.get("CI")
+        and environ.get("TERM") != "dumb"
+    )
+
+
+def _progress(files: List[SourceFile], quiet: bool) -> ContextManager[Iterable[SourceFile]]:
+    stream = sys.stderr
+    if not wants_progress(len(files), quiet, stream, os.environ):
+        return nullcontext(files)
+    return click.progressbar(files, label="Checking", file=stream, show_pos=True, width=30)
+
+
+class PerFileSettings:
+    """The rules and declared schedulers for each file, from the config that governs it."""
+
+    def __init__(self, resolver: ConfigResolver, command_line: Layer) -> None:
+        self.resolver = resolver
+        self.command_line = command_line
+        self._codes: Dict[int, frozenset] = {}
+
+    def codes(self, path: str) -> frozenset:
+        settings = self.resolver.for_path(path)
+        if id(settings) not in self._codes:
+            self._codes[id(settings)] = resolve([settings.layer, self.command_line])
+        codes = self._codes[id(settings)]
+        return codes - settings.ignored_codes_for(path) if settings.per_file_ignores else codes
+
+    def schedulers(self, path: str) -> Mapping[str, Tuple[str, ...]]:
+        return self.resolver.for_path(path).custom_schedulers
+
+
+def _lint(source: SourceFile, per_file: PerFileSettings) -> FileResult:
+    try:
+        codes, schedulers = per_file.codes(source.path), per_file.schedulers(source.path)
+    except ConfigError as error:  # a broken config file below the working directory
+        return FileResult(source.display, (), str(error))
+    return lint_file(source.path, codes, source.display, schedulers)
+
+
 def _fix(
-    results: List[FileResult], sources: Dict[str, SourceFile], codes: frozenset, settings: Settings, write: bool
+    results: List[FileResult], sources: Dict[str, SourceFile], per_file: PerFileSettings, write: bool
 ) -> Tuple[List[FileResult], List[FileFix], bool]:
     """Fix the files with safe fixes; their findings become what is left after fixing."""
     fixed_results: List[FileResult] = []
@@ -202,7 +252,7 @@ def _fix(
             continue
         try:
             fix = fix_file(
-                Path(source.path), source.display, _codes_for(source.path, codes, settings), settings.custom_schedulers
+                Path(source.path), source.display, per_file.codes(source.path), per_file.schedulers(source.path)
             )
             if write:
                 write_fix(Path(source.path), fix)
@@ -229,10 +279,6 @@ def _reason(error: Exception) -> str:
     if isinstance(error, UnreadableSource):
         return error.reason
     return str(error)
-
-
-def _codes_for(path: str, codes: frozenset, settings: Settings) -> frozenset:
-    return codes - settings.ignored_codes_for(path) if settings.per_file_ignores else codes
 
 
 def _status(diagnostics: List[Diagnostic], results: List[FileResult], path_errors: List[str], exit_zero: bool) -> int:

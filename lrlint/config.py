@@ -103,18 +103,88 @@ def load_settings(
     return parse_table(data, path, label="")
 
 
+class ConfigResolver:
+    """Which settings govern a file: as ruff does, those of the nearest config file above it;
+    above every config, the settings found from the working directory. With ``--config`` or
+    ``--isolated`` there is one configuration for every file (``hierarchical=False``).
+
+    A broken config below the working directory raises ``ConfigError`` for the files under it."""
+
+    def __init__(self, base: Settings, hierarchical: bool = True) -> None:
+        self.base = base
+        self.hierarchical = hierarchical
+        self._by_folder: Dict[str, Settings] = {}
+        self._errors: Dict[str, ConfigError] = {}
+
+    def for_path(self, path: "str | os.PathLike[str]") -> Settings:
+        absolute = os.path.abspath(path)
+        return self.for_folder(absolute if os.path.isdir(absolute) else os.path.dirname(absolute))
+
+    def for_folder(self, folder: str) -> Settings:
+        if not self.hierarchical:
+            return self.base
+        visited: List[str] = []
+        current = folder
+        settings: Optional[Settings] = None
+        error: Optional[ConfigError] = None
+        while True:
+            if current in self._by_folder:
+                settings = self._by_folder[current]
+                break
+            if current in self._errors:
+                error = self._errors[current]
+                break
+            visited.append(current)
+            try:
+                found = _config_in(Path(current))
+            except ConfigError as problem:
+                error = problem
+                break
+            if found is not None:
+                settings = self._settings_from(found)
+                break
+            parent = os.path.dirname(current)
+            if parent == current:
+                settings = self.base
+                break
+            current = parent
+        for seen in visited:
+            if error is not None:
+                self._errors[seen] = error
+            else:
+                self._by_folder[seen] = settings  # type: ignore[assignment]
+        if error is not None:
+            raise error
+        assert settings is not None
+        return settings
+
+    def _settings_from(self, found: Tuple[Path, Dict[str, Any]]) -> Settings:
+        path, data = found
+        if self.base.config_path is not None and path.resolve() == self.base.config_path.resolve():
+            return self.base
+        return _from_pyproject(data, path) if path.name == "pyproject.toml" else parse_table(data, path, label="")
+
+
 def find_config(start: Path) -> Optional[Tuple[Path, Dict[str, Any]]]:
     """The nearest ``lrlint.toml``/``.lrlint.toml``, or ``pyproject.toml`` with ``[tool.lrlint]``."""
     for folder in (start, *start.parents):
-        for name in DEDICATED_FILES:
-            candidate = folder / name
-            if candidate.is_file():
-                return candidate, _read_toml(candidate)
-        pyproject = folder / "pyproject.toml"
-        if pyproject.is_file() and _may_have_table(pyproject):
-            data = _read_toml(pyproject)
-            if isinstance(data.get("tool"), dict) and "lrlint" in data["tool"]:
-                return pyproject, data
+        found = _config_in(folder)
+        if found is not None:
+            return found
+    return None
+
+
+def _config_in(folder: Path) -> Optional[Tuple[Path, Dict[str, Any]]]:
+    """The config file of this very folder, if it has one."""
+    for name in DEDICATED_FILES:
+        candidate = folder / name
+        if candidate.is_file():
+            return candidate, _read_toml(candidate)
+    pyproject = folder / "pyproject.toml"
+    if pyproject.is_file() and _may_have_table(pyproject):
+        data = _read_toml(pyproject)
+        if isinstance(data.get("tool"), dict) and "lrlint" in data["tool"]:
+            return pyproject, data
     return None
 
 

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Dict, Iterator, List, Optional, Pattern, Sequence, Tuple
 
-from .config import Settings
+from .config import ConfigError, ConfigResolver, Settings
 from .globs import PathGlob, any_match, glob_to_regex
 
 # ruff's defaults, less the tools lrlint has nothing to do with. `exclude` replaces this list.
@@ -207,10 +207,40 @@ def _parents(path: str) -> Iterator[str]:
 # --- discovery ---------------------------------------------------------------------------
 
 
-def discover(paths: Sequence[str], settings: Settings, force_exclude: bool = False) -> Discovery:
-    """The files to check under ``paths`` (default ``.``), sorted by the path shown, each once."""
-    excluder = Excluder(settings)
+class Excluders:
+    """The excluder of the settings that govern each folder (nested configs bring their own)."""
+
+    def __init__(self, settings: Settings, resolver: Optional[ConfigResolver], errors: List[str]) -> None:
+        self.root = Excluder(settings)
+        self.resolver = resolver
+        self.errors = errors
+        self._by_settings: Dict[int, Excluder] = {id(settings): self.root}
+        self._reported: set = set()
+
+    def for_folder(self, folder: str) -> Optional[Excluder]:
+        """None when the folder's config is broken (reported once; its files are skipped)."""
+        if self.resolver is None:
+            return self.root
+        try:
+            settings = self.resolver.for_folder(folder)
+        except ConfigError as error:
+            if str(error) not in self._reported:
+                self._reported.add(str(error))
+                self.errors.append(str(error))
+            return None
+        if id(settings) not in self._by_settings:
+            self._by_settings[id(settings)] = Excluder(settings)
+        return self._by_settings[id(settings)]
+
+
+def discover(
+    paths: Sequence[str], settings: Settings, force_exclude: bool = False, resolver: Optional[ConfigResolver] = None
+) -> Discovery:
+    """The files to check under ``paths`` (default ``.``), sorted by the path shown, each once.
+    With a ``resolver``, a folder with its own config file is walked with that config's excludes."""
     found = Discovery()
+    excluders = Excluders(settings, resolver, found.errors)
+    excluder = excluders.root
     seen: Dict[str, SourceFile] = {}
     for given in paths or (".",):
         absolute = os.path.abspath(given)
@@ -223,7 +253,7 @@ def discover(paths: Sequence[str], settings: Settings, force_exclude: bool = Fal
         if not is_dir:
             candidates: Iterator[Tuple[str, str]] = iter([(absolute, given)])
         else:
-            candidates = _walk(absolute, _display_root(given), excluder, found.errors)
+            candidates = _walk(absolute, _display_root(given), excluders, found.errors)
         for absolute_file, display in candidates:
             key = os.path.normcase(os.path.realpath(absolute_file))
             if key not in seen or display < seen[key].display:
@@ -238,7 +268,7 @@ def _display_root(given: str) -> str:
     return "" if stripped in (".", "." + os.sep) else stripped
 
 
-def _walk(top: str, shown: str, excluder: Excluder, errors: List[str]) -> Iterator[Tuple[str, str]]:
+def _walk(top: str, shown: str, excluders: Excluders, errors: List[str]) -> Iterator[Tuple[str, str]]:
     def report(error: OSError) -> None:
         errors.append(
             f"{os.path.join(shown, os.path.relpath(error.filename, top)) if error.filename else shown}: "
@@ -248,6 +278,10 @@ def _walk(top: str, shown: str, excluder: Excluder, errors: List[str]) -> Iterat
     for folder, dirs, files in os.walk(top, onerror=report):
         relative_folder = os.path.relpath(folder, top)
         prefix = shown if relative_folder == "." else os.path.join(shown, relative_folder)
+        excluder = excluders.for_folder(folder)
+        if excluder is None:  # its config is broken: reported, and nothing below is checked
+            dirs[:] = []
+            continue
         # Prune in place: os.walk then never enters an excluded folder.
         dirs[:] = sorted(d for d in dirs if not excluder.excludes(os.path.join(folder, d), True, top))
         for name in sorted(files):

@@ -467,6 +467,76 @@ def test_respect_gitignore_false_from_config(project: Path) -> None:
     assert invoke().exit_code == 1
 
 
+def test_nearest_config_governs_each_file(project: Path) -> None:
+    write(project, "pyproject.toml", '[tool.lrlint]\nextend-exclude = ["skipped"]\n')
+    write(project, "bad.py", BAD)
+    write(project, "sub/bad.py", BAD)
+    write(project, "sub/tests/bad.py", BAD)
+    write(project, "sub/skipped/bad.py", BAD)  # the root's excludes are relative to the root
+    write(project, "sub/vendored/bad.py", BAD)
+    write(
+        project,
+        "sub/pyproject.toml",
+        '[tool.lrlint]\nextend-exclude = ["vendored"]\n[tool.lrlint.per-file-ignores]\n"tests/*" = ["LR000"]\n',
+    )
+    result = invoke()
+    assert [line.split(":")[0] for line in result.stdout.splitlines()] == ["bad.py", "sub/bad.py", "sub/skipped/bad.py"]
+    # a file named on the command line is governed by its own folder's config too
+    assert invoke("sub/tests/bad.py").exit_code == 0
+    # one configuration for everything with --config or --isolated
+    assert len(invoke("--isolated").stdout.splitlines()) == 5
+    assert len(invoke("--config", "pyproject.toml").stdout.splitlines()) == 4
+
+
+def test_nested_lrlint_toml_selects_for_its_folder(project: Path) -> None:
+    write(project, "a/bad.py", BAD)
+    write(project, "b/bad.py", BAD)
+    write(project, "b/lrlint.toml", 'ignore = ["LR000"]\n')
+    assert [line.split(":")[0] for line in invoke().stdout.splitlines()] == ["a/bad.py"]
+    assert invoke("--select", "LR000").stdout.count("LR000") == 2  # the command line wins over every config
+
+
+def test_a_broken_nested_config_is_one_error_and_the_rest_is_checked(project: Path) -> None:
+    write(project, "bad.py", BAD)
+    write(project, "sub/bad.py", BAD)
+    write(project, "sub/deeper/bad.py", BAD)
+    write(project, "sub/pyproject.toml", "[tool.lrlint]\nselect = [\n")
+    result = invoke()
+    assert result.exit_code == 2
+    assert result.stdout == BAD_LINE + "\n"
+    errors = [line for line in result.stderr.splitlines() if line.startswith("lrlint: error:")]
+    assert len(errors) == 1 and "sub" in errors[0] and "pyproject.toml: invalid TOML" in errors[0]
+    named = invoke("sub/bad.py")
+    assert named.exit_code == 2 and named.stdout == "" and "invalid TOML" in named.stderr
+
+
+class _Terminal:
+    def __init__(self, tty: bool) -> None:
+        self.tty = tty
+
+    def isatty(self) -> bool:
+        return self.tty
+
+
+def test_progress_bar_only_for_long_runs_in_a_terminal_outside_ci() -> None:
+    from lrlint.cli import PROGRESS_MIN_FILES, wants_progress
+
+    many = PROGRESS_MIN_FILES
+    assert wants_progress(many, False, _Terminal(True), {"TERM": "xterm"})
+    assert not wants_progress(many, False, _Terminal(False), {})  # piped
+    assert not wants_progress(many, True, _Terminal(True), {})  # -q
+    assert not wants_progress(many, False, _Terminal(True), {"CI": "true"})
+    assert not wants_progress(many - 1, False, _Terminal(True), {})
+    assert not wants_progress(many, False, _Terminal(True), {"TERM": "dumb"})
+
+
+def test_no_progress_output_when_piped(project: Path) -> None:
+    for index in range(60):
+        write(project, f"m{index:02}.py")
+    result = invoke()
+    assert result.stderr == "All checks passed!\n"
+
+
 # --- main(argv) and python -m ---------------------------------------------------------------
 
 
