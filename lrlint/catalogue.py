@@ -25,6 +25,7 @@ class Rule:
     message: str  # str.format template; fields are documented per rule
     doc: str  # markdown: What it does / Why is this bad? / Example / Use instead: / References
     tags: Tuple[str, ...] = ("correctness",)  # SARIF properties.tags
+    fix: Optional[str] = None  # what `--fix` does, for the rules that have a safe fix
 
     @property
     def url(self) -> str:
@@ -140,6 +141,7 @@ for epoch in range(10):
 ```
 """
         + _REFERENCES,
+        fix="sometimes available: `scheduler.step()` moves to just after the statement that steps the optimizer (the `optimizer.step()` line, the batch loop, or the call of the training helper) when both are statements of one block and nothing between them can `continue`, `break`, `return` or `raise`.",
     ),
     Rule(
         code="LR002",
@@ -376,6 +378,7 @@ for epoch in range(30):
 ```
 """
         + _REFERENCES,
+        fix='sometimes available: the argument is dropped when it is an epoch (the `epoch=` keyword, a name with "epoch" in it, or the epoch loop\'s variable), never when it may be a metric.',
     ),
     Rule(
         code="LR007",
@@ -542,6 +545,7 @@ for epoch in range(30):
 ```
 """
         + _REFERENCES,
+        fix="always available: `get_lr()` becomes `get_last_lr()`.",
     ),
     Rule(
         code="LR011",
@@ -589,6 +593,7 @@ class LitModel(L.LightningModule):
                 "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 ```
 """,
+        fix='sometimes available: `"interval": "step"` is added to the scheduler\'s config dict, or a bare scheduler gets one; an explicit `"interval": "epoch"` becomes `"step"` only as an unsafe suggestion. No fix for a missing `"monitor"`.',
     ),
     Rule(
         code="LR012",

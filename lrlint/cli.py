@@ -343,6 +343,7 @@ def explain(code: str, output_format: Optional[str], output_file: Optional[str])
                     "summary": rule.summary,
                     "url": rule.url,
                     "explanation": rule.doc,
+                    "fix": rule.fix,
                 },
                 indent=2,
             )
@@ -350,6 +351,8 @@ def explain(code: str, output_format: Optional[str], output_file: Optional[str])
         )
     else:
         text = f"# {rule.code} ({rule.name})\n\nSeverity: {rule.severity}\n\n{rule.doc.strip()}\n"
+        if rule.fix:
+            text += f"\n## Fix\nFix {rule.fix}\n"
     return EXIT_CLEAN if _write(text, output_file) else EXIT_ERROR
 
 

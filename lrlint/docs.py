@@ -65,8 +65,13 @@ def rule_page(rule: Rule) -> str:
         f"# {rule.code} ({rule.name})\n\n"
         f"Severity: {rule.severity}. Checked by: {_sides(rule)}.\n\n"
         f"{rule.doc.strip()}\n\n"
+        f"{_fix_section(rule)}"
         f"<!-- generated from lrlint/catalogue.py by `python -m lrlint.docs`; do not edit -->\n"
     )
+
+
+def _fix_section(rule: Rule) -> str:
+    return f"## Fix\nFix {rule.fix} Run `lrlint --fix` (or `--diff` to see it first).\n\n" if rule.fix else ""
 
 
 def _sides(rule: Rule) -> str:

@@ -23,7 +23,7 @@ from lrlint.fixer import fix_file, fix_source, write_fix
 from lrlint.fixes import Edit, Fix, apply_edits
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-FIXABLE = ("LR001", "LR006", "LR010", "LR011")
+FIXABLE = tuple(code for code, rule in sorted(RULES.items()) if rule.fix)
 
 HEADER = """import torch
 from torch.optim.lr_scheduler import StepLR
@@ -184,6 +184,10 @@ def test_lr011_explicit_epoch_interval_is_only_a_suggestion() -> None:
     (diagnostic,) = lint_source(source, "train.py")
     assert diagnostic.fix is not None and diagnostic.fix.applicability == "unsafe"
     assert fixed(source) == source
+
+
+def test_the_catalogue_names_the_rules_with_fixes() -> None:
+    assert FIXABLE == ("LR001", "LR006", "LR010", "LR011")
 
 
 @pytest.mark.parametrize("code", FIXABLE)

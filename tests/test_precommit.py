@@ -75,7 +75,16 @@ def pre_commit_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _try_repo(repo: Path, home: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "PRE_COMMIT_HOME": str(home), "PRE_COMMIT_COLOR": "never"}
-    command: List[str] = [sys.executable, "-m", "pre_commit", "try-repo", str(ROOT), "lrlint", "--all-files", "--verbose"]
+    command: List[str] = [
+        sys.executable,
+        "-m",
+        "pre_commit",
+        "try-repo",
+        str(ROOT),
+        "lrlint",
+        "--all-files",
+        "--verbose",
+    ]
     return subprocess.run(command, cwd=repo, env=env, capture_output=True, text=True, timeout=900)
 
 
