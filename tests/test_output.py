@@ -12,6 +12,7 @@ import pytest
 from lrlint import __version__
 from lrlint.catalogue import RULES, all_rules
 from lrlint.diagnostics import Diagnostic
+from lrlint.fixes import Edit, Fix
 from lrlint.output import FORMATTERS, render
 from lrlint.output.github import escape_data, escape_property
 from lrlint.output.sarif import document
@@ -235,11 +236,41 @@ def _official_schema() -> Dict[str, Any]:
     return json.loads(resources.files(schema_package).joinpath("sarif-2.1.0.json").read_text(encoding="utf-8"))
 
 
+def _move_fix() -> Fix:
+    return Fix("Move it", (Edit(6, 1, 7, 1, ""), Edit(8, 1, 8, 1, "        scheduler.step()\n")))
+
+
+def test_sarif_and_json_carry_fixes_as_edits(train: str) -> None:
+    diagnostic = Diagnostic("LR001", "m", "src/train.py", 6, 9, 6, 25, fix=_move_fix())
+    (result,) = _sarif([diagnostic])["runs"][0]["results"]
+    (fix,) = result["fixes"]
+    assert fix["description"] == {"text": "Move it"} and fix["properties"] == {"applicability": "safe"}
+    (change,) = fix["artifactChanges"]
+    assert change["artifactLocation"]["uri"] == "src/train.py"
+    assert change["replacements"] == [
+        {
+            "deletedRegion": {"startLine": 6, "startColumn": 1, "endLine": 7, "endColumn": 1},
+            "insertedContent": {"text": ""},
+        },
+        {
+            "deletedRegion": {"startLine": 8, "startColumn": 1, "endLine": 8, "endColumn": 1},
+            "insertedContent": {"text": "        scheduler.step()\n"},
+        },
+    ]
+    (obj,) = json.loads(render("json", [diagnostic]))
+    assert obj["fix"]["edits"][1] == {
+        "content": "        scheduler.step()\n",
+        "location": {"line": 8, "column": 1},
+        "end_location": {"line": 8, "column": 1},
+    }
+
+
 def test_sarif_validates_against_the_official_schema(train: str) -> None:
     jsonschema = pytest.importorskip("jsonschema")
     schema = _official_schema()
     validator = jsonschema.Draft4Validator(schema, format_checker=jsonschema.FormatChecker())
-    for diagnostics in ([], [_lr001(), _lr007()], [Diagnostic("LR000", "m", "a b/c.py", 1, 1, 1, 2)]):
+    fixed = Diagnostic("LR010", "m", "src/train.py", 6, 9, 6, 25, fix=_move_fix())
+    for diagnostics in ([], [_lr001(), _lr007()], [Diagnostic("LR000", "m", "a b/c.py", 1, 1, 1, 2)], [fixed]):
         log = _sarif(diagnostics)
         errors = sorted(validator.iter_errors(log), key=lambda error: list(error.path))
         assert not errors, [f"{list(error.path)}: {error.message}" for error in errors]
