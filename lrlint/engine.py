@@ -134,13 +134,14 @@ def _analyse(
             return []
         proposed = [node for finding in findings if finding.fix is not None for node in finding.fix.nodes()]
         ranges = locate(module, [finding.node for finding in findings] + proposed)
+        lines = split_lines(source) if proposed or any(finding.fix for finding in findings) else []
         diagnostics = [
             Diagnostic(
                 finding.code,
                 RULES[finding.code].format(**finding.fields),
                 path,
                 *ranges[id(finding.node)],
-                fix=_fix_for(finding, module, ranges, source),
+                fix=_fix_for(finding, module, ranges, lines),
             )
             for finding in findings
             if id(finding.node) in ranges
@@ -153,13 +154,13 @@ def _analyse(
     return diagnostics
 
 
-def _fix_for(finding, module, ranges, source: str) -> Optional[Fix]:
+def _fix_for(finding, module, ranges, lines: List[str]) -> Optional[Fix]:
     """The finding's proposal as text edits; fixes apply to the file being checked only."""
     if finding.fix is None:
         return None
     from .rules.proposals import resolve
 
-    return resolve(finding.fix, module, ranges, split_lines(source))
+    return resolve(finding.fix, module, ranges, lines)
 
 
 def _in_followed_modules(followed: list, findings: list, enabled: frozenset) -> List[Diagnostic]:

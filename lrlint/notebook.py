@@ -234,6 +234,3 @@ def cell_diff(display: str, changed: Sequence[Tuple[int, str, str]]) -> str:
     from .fixer import unified_diff
 
     return "".join(unified_diff(before, after, display, f":cell {number}") for number, before, after in changed)
-
-
-__all__ = ["CodeCell", "Edit", "Notebook", "NotebookError", "cell_diff", "mask_ipython", "read_notebook"]

@@ -12,38 +12,19 @@ import stat
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, Optional
 
 import pytest
-from click.testing import CliRunner, Result
+from conftest import invoke
 
 from lrlint import __version__
 from lrlint import cli as cli_module
 from lrlint.catalogue import RULES
-from lrlint.cli import cli, main
+from lrlint.cli import main
 from lrlint.diagnostics import FileResult
 
 BAD = "def f(:\n"  # LR000 at 1:7; no scheduler words, so only the syntax check runs
 BAD_LINE = "bad.py:1:7: LR000 cannot analyze file: syntax error: invalid syntax"
 GOOD = "x = 1\n"
-
-
-def _runner() -> CliRunner:
-    try:
-        return CliRunner(mix_stderr=False)  # type: ignore[call-arg]  # click < 8.2
-    except TypeError:
-        return CliRunner()
-
-
-def invoke(*args: str, env: Optional[Dict[str, str]] = None) -> Result:
-    return _runner().invoke(cli, list(args), env=env, catch_exceptions=False)
-
-
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("LRLINT_OUTPUT_FORMAT", raising=False)
-    return tmp_path
 
 
 def write(root: Path, relative: str, text: str = GOOD) -> Path:

@@ -12,11 +12,10 @@ from pathlib import Path
 from typing import List
 
 import pytest
-from click.testing import CliRunner, Result
+from conftest import invoke
 
 from lrlint.atomic import ChangedOnDisk
 from lrlint.catalogue import RULES
-from lrlint.cli import cli
 from lrlint.diagnostics import Diagnostic
 from lrlint.engine import lint_source
 from lrlint.fixer import fix_file, fix_source, write_fix
@@ -32,14 +31,6 @@ model = torch.nn.Linear(4, 2)
 optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
 scheduler = StepLR(optimizer, step_size=30)
 """
-
-
-def invoke(*args: str) -> Result:
-    try:
-        runner = CliRunner(mix_stderr=False)  # type: ignore[call-arg]  # click < 8.2
-    except TypeError:
-        runner = CliRunner()
-    return runner.invoke(cli, list(args), catch_exceptions=False)
 
 
 def fixed(source: str) -> str:
@@ -249,13 +240,6 @@ BAD_SCRIPT = HEADER + (
     "        optimizer.step()\n"
     "    print(scheduler.get_lr())\n"
 )
-
-
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("LRLINT_OUTPUT_FORMAT", raising=False)
-    return tmp_path
 
 
 def test_fix_writes_reports_the_rest_and_a_second_run_is_a_no_op(project: Path) -> None:

@@ -6,10 +6,8 @@ import json
 from pathlib import Path
 from typing import Any, Dict, List, Union
 
-import pytest
-from click.testing import CliRunner, Result
+from conftest import invoke
 
-from lrlint.cli import cli
 from lrlint.engine import lint_file, lint_notebook
 from lrlint.notebook import mask_ipython, read_notebook
 
@@ -62,21 +60,6 @@ TRAIN = (
     "        optimizer.step()\n"
 )
 OUTPUT = {"name": "stdout", "output_type": "stream", "text": ["epoch 0 done\n", "étape ✓\n"]}
-
-
-def invoke(*args: str) -> Result:
-    try:
-        runner = CliRunner(mix_stderr=False)  # type: ignore[call-arg]  # click < 8.2
-    except TypeError:
-        runner = CliRunner()
-    return runner.invoke(cli, list(args), catch_exceptions=False)
-
-
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("LRLINT_OUTPUT_FORMAT", raising=False)
-    return tmp_path
 
 
 def test_misuse_in_the_third_cell_is_reported_at_that_cell_and_line(project: Path) -> None:
