@@ -23,6 +23,13 @@ from .suppress import file_exemptions, filter_suppressed, is_exempt
 # syntax check (CPython's parser is an order of magnitude faster than libcst's).
 # (Class names end in "LR": StepLR, OneCycleLR; ReduceLROnPlateau; the rest say "sched".)
 _MAY_CONCERN_SCHEDULERS = re.compile(r"[Ss]ched(?:ul|\b|_|\.)|_sched|LR\b|LROn|lr_s|WarmRestarts|configure_optimizers")
+# An imported project module is worth parsing for this file only if its code builds, steps or
+# hands out schedulers (a word in a comment, `schedules`, `schedulefree`, does not count): in a
+# library most modules import a few large ones that mention the word somewhere.
+_SCHEDULER_CODE = re.compile(
+    r"lr_sched|[Ss]cheduler\b|[a-z]LR\(|LROnPlateau|WarmRestarts|_schedule_with_warmup|get_scheduler\(|"
+    r"create_scheduler|configure_optimizers|\bsched\w*\.step\("
+)
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
@@ -207,7 +214,7 @@ def _may_concern_schedulers(
         return True
     imported = modules.imported_files(source) if modules is not None and "import" in source else []
     return any(
-        ProjectModules.worth_following(path) and ProjectModules.matches(path, _MAY_CONCERN_SCHEDULERS)
+        ProjectModules.worth_following(path) and ProjectModules.matches(path, _SCHEDULER_CODE)
         for path in imported
     )
 
