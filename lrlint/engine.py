@@ -214,8 +214,7 @@ def _may_concern_schedulers(
         return True
     imported = modules.imported_files(source) if modules is not None and "import" in source else []
     return any(
-        ProjectModules.worth_following(path) and ProjectModules.matches(path, _SCHEDULER_CODE)
-        for path in imported
+        ProjectModules.worth_following(path) and ProjectModules.matches(path, _SCHEDULER_CODE) for path in imported
     )
 
 

@@ -132,6 +132,29 @@ def test_lr006_drops_an_epoch_not_a_metric() -> None:
     assert [d.code for d in diagnostics] == ["LR006"] and diagnostics[0].fix is None
 
 
+def test_lr006_under_a_condition_is_only_a_suggestion() -> None:
+    # after a warm-up the step count is not the epoch number: dropping it would shift the schedule
+    source = (
+        HEADER
+        + "for epoch in range(90):\n    train(model, optimizer)\n    if epoch > 5:\n        scheduler.step(epoch)\n"
+    )
+    (diagnostic,) = lint_source(source, "train.py")
+    assert diagnostic.fix is not None and diagnostic.fix.applicability == "unsafe"
+    assert fixed(source) == source
+
+
+def test_lr001_a_guard_does_not_move_past_an_assignment_of_what_it_tests() -> None:
+    source = HEADER + (
+        "for x, y in loader:\n"
+        "    model(x).sum().backward()\n"
+        "    if warm:\n"
+        "        scheduler.step()\n"
+        "    warm = still_warming()\n"
+        "    optimizer.step()\n"
+    )
+    assert [(d.code, d.fix) for d in lint_source(source, "train.py")] == [("LR001", None)]
+
+
 def test_lr010_uses_get_last_lr() -> None:
     source = HEADER + "print(scheduler.get_lr()[0])\n"
     assert fixed(source).endswith("print(scheduler.get_last_lr()[0])\n")

@@ -78,7 +78,7 @@ class MoveStatementAfter:
         if found is None:
             return None
         statement, between, target = found
-        if any(_may_leave_block(node) for node in between):
+        if any(_may_leave_block(node) for node in between) or _guard_reassigned(statement, between):
             return None
         positions = _statement_lines(module, (statement, target))
         first, last = positions[0]
@@ -288,6 +288,32 @@ class _LeavesBlock(cst.CSTVisitor):
         if isinstance(original_node, (cst.For, cst.While)):
             self.loops -= 1
         super().on_leave(original_node)
+
+
+def _guard_reassigned(statement: cst.BaseStatement, between: Sequence[cst.CSTNode]) -> bool:
+    """`if warm: scheduler.step()` may not move past a statement that assigns `warm`."""
+    if not isinstance(statement, cst.If):
+        return False
+    tested = {node.value for node in _nodes_of(statement.test, cst.Name)}
+    assigned = set()
+    for node in between:
+        for target in _nodes_of(node, (cst.AssignTarget, cst.AugAssign, cst.AnnAssign, cst.For, cst.NamedExpr)):
+            bound = target.target
+            assigned |= {name.value for name in _nodes_of(bound, cst.Name)}
+    return bool(tested & assigned)
+
+
+def _nodes_of(root: cst.CSTNode, kinds) -> List:
+    found: List = []
+
+    class Collect(cst.CSTVisitor):
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            if isinstance(node, kinds):
+                found.append(node)
+            return True
+
+    root.visit(Collect())
+    return found
 
 
 def _may_leave_block(node: cst.CSTNode) -> bool:

@@ -6,6 +6,7 @@ from typing import Iterator, List, Optional
 
 import libcst as cst
 
+from ..fixes import SAFE, UNSAFE
 from ..model import LoopKind, Step, Tracked, TrainingLoopModel
 from . import Finding, rule
 from .proposals import ReplaceNode
@@ -31,10 +32,18 @@ def step_argument_on_non_plateau_scheduler(model: TrainingLoopModel) -> Iterator
 def _drop_epoch(step: Step, argument: cst.Arg) -> Optional[ReplaceNode]:
     """`step(epoch)` -> `step()`, when the argument is an epoch: the `epoch=` keyword, a name with
     "epoch" in it, or the target of an epoch loop around the call. A metric passed by mistake
-    (`step(val_loss)`) gets no fix: the user probably meant ReduceLROnPlateau."""
+    (`step(val_loss)`) gets no fix: the user probably meant ReduceLROnPlateau. Under a condition
+    (`if epoch > warmup: scheduler.step(epoch)`) the count of steps is not the epoch number, so
+    dropping it shifts the schedule: only a suggestion there."""
     if len(step.args) != 1 or not _is_epoch(step, argument):
         return None
-    return ReplaceNode(step.node, step.node.with_changes(args=()), "Remove the deprecated epoch argument")
+    conditional = step.loop is None or any(True for _ in step.conditions_within(step.loop))
+    return ReplaceNode(
+        step.node,
+        step.node.with_changes(args=()),
+        "Remove the deprecated epoch argument",
+        UNSAFE if conditional else SAFE,
+    )
 
 
 def _is_epoch(step: Step, argument: cst.Arg) -> bool:
