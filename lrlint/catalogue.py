@@ -378,7 +378,7 @@ for epoch in range(30):
 ```
 """
         + _REFERENCES,
-        fix='sometimes available: the argument is dropped when it is an epoch (the `epoch=` keyword, a name with "epoch" in it, or the epoch loop\'s variable), never when it may be a metric.',
+        fix='sometimes available: the argument is dropped when it is an epoch (the `epoch=` keyword, a name with "epoch" in it, or the epoch loop\'s variable), never when it may be a metric; under a condition (`if epoch > warmup:`) only as an unsafe suggestion, since the step count is not the epoch number there.',
     ),
     Rule(
         code="LR007",
