@@ -36,10 +36,6 @@ class Fixed:
     counts: Dict[str, int] = field(default_factory=dict)  # code -> findings fixed
     remaining: List[Diagnostic] = field(default_factory=list)
 
-    @property
-    def total(self) -> int:
-        return sum(self.counts.values())
-
 
 def fix_source(source: str, lint: Lint, allowed: Allowed = lambda fix: True) -> Fixed:
     """Apply every safe fix that proves itself; ``lint`` checks a version of the source and

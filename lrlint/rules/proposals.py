@@ -110,8 +110,6 @@ def resolve(proposal: Proposal, module: cst.Module, ranges: Mapping[int, Range],
 
 # --- statements and blocks -----------------------------------------------------------------
 
-_Block = Union[cst.Module, cst.IndentedBlock]
-
 
 class _Ancestry(cst.CSTVisitor):
     """The chain of nodes from the module down to each wanted node."""
