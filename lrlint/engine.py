@@ -114,7 +114,7 @@ def _analyse(
         return _syntax_check(source, path)
     import libcst as cst
 
-    from .locate import locate
+    from .locate import Positions
     from .model import build_model, known
     from .rules import run_rules
 
@@ -139,16 +139,16 @@ def _analyse(
         findings = list(run_rules(model, enabled))
         if not findings:
             return []
-        proposed = [node for finding in findings if finding.fix is not None for node in finding.fix.nodes()]
-        ranges = locate(module, [finding.node for finding in findings] + proposed)
-        lines = split_lines(source) if proposed or any(finding.fix for finding in findings) else []
+        positions = Positions(module)
+        ranges = {id(f.node): r for f in findings for r in [positions.range(f.node)] if r is not None}
+        lines = split_lines(source) if any(finding.fix for finding in findings) else []
         diagnostics = [
             Diagnostic(
                 finding.code,
                 RULES[finding.code].format(**finding.fields),
                 path,
                 *ranges[id(finding.node)],
-                fix=_fix_for(finding, module, ranges, lines),
+                fix=_fix_for(finding, module, positions, lines),
             )
             for finding in findings
             if id(finding.node) in ranges
@@ -161,13 +161,13 @@ def _analyse(
     return diagnostics
 
 
-def _fix_for(finding, module, ranges, lines: List[str]) -> Optional[Fix]:
+def _fix_for(finding, module, positions, lines: List[str]) -> Optional[Fix]:
     """The finding's proposal as text edits; fixes apply to the file being checked only."""
     if finding.fix is None:
         return None
     from .rules.proposals import resolve
 
-    return resolve(finding.fix, module, ranges, lines)
+    return resolve(finding.fix, module, positions, lines)
 
 
 def _in_followed_modules(followed: list, findings: list, enabled: frozenset) -> List[Diagnostic]:

@@ -216,12 +216,13 @@ def _dump_like(data: Dict[str, Any], original: str) -> str:
     """JSON in the original's layout: nbformat's (indent 1, UTF-8 kept) unless the file says otherwise."""
     indent = _indent_of(original)
     trailing = "\n" if original.endswith("\n") else ""
+    try:
+        parsed = json.loads(original)
+    except ValueError:
+        parsed = None
     for ensure_ascii in (False, True):
-        try:
-            if json.dumps(json.loads(original), indent=indent, ensure_ascii=ensure_ascii) + trailing == original:
-                return json.dumps(data, indent=indent, ensure_ascii=ensure_ascii) + trailing
-        except ValueError:
-            break
+        if parsed is not None and json.dumps(parsed, indent=indent, ensure_ascii=ensure_ascii) + trailing == original:
+            return json.dumps(data, indent=indent, ensure_ascii=ensure_ascii) + trailing
     return json.dumps(data, indent=indent, ensure_ascii=False) + trailing
 
 

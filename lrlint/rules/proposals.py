@@ -9,14 +9,12 @@ the two statements) becomes no fix at all.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Mapping, Optional, Sequence, Set, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Set, Tuple, Union
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
 
 from ..fixes import SAFE, Edit, Fix
-
-Range = Tuple[int, int, int, int]
+from ..locate import Positions
 
 
 @dataclass(frozen=True, eq=False)
@@ -28,11 +26,8 @@ class ReplaceNode:
     message: str
     applicability: str = SAFE
 
-    def nodes(self) -> Tuple[cst.CSTNode, ...]:
-        return (self.node,)
-
-    def edits(self, module: cst.Module, ranges: Mapping[int, Range], lines: Sequence[str]) -> Optional[List[Edit]]:
-        where = ranges.get(id(self.node))
+    def edits(self, module: cst.Module, positions: Positions, lines: Sequence[str]) -> Optional[List[Edit]]:
+        where = positions.range(self.node)
         if where is None:
             return None
         text = self.replacement if isinstance(self.replacement, str) else module.code_for_node(self.replacement)
@@ -48,11 +43,8 @@ class InsertAfterNode:
     message: str
     applicability: str = SAFE
 
-    def nodes(self) -> Tuple[cst.CSTNode, ...]:
-        return (self.node,)
-
-    def edits(self, module: cst.Module, ranges: Mapping[int, Range], lines: Sequence[str]) -> Optional[List[Edit]]:
-        where = ranges.get(id(self.node))
+    def edits(self, module: cst.Module, positions: Positions, lines: Sequence[str]) -> Optional[List[Edit]]:
+        where = positions.range(self.node)
         if where is None:
             return None
         _, _, end_line, end_column = where
@@ -70,20 +62,16 @@ class MoveStatementAfter:
     message: str
     applicability: str = SAFE
 
-    def nodes(self) -> Tuple[cst.CSTNode, ...]:
-        return ()  # the statements are found, and located, from the module
-
-    def edits(self, module: cst.Module, ranges: Mapping[int, Range], lines: Sequence[str]) -> Optional[List[Edit]]:
+    def edits(self, module: cst.Module, positions: Positions, lines: Sequence[str]) -> Optional[List[Edit]]:
         found = _siblings(module, self.moved, self.anchor)
         if found is None:
             return None
         statement, between, target = found
         if any(_may_leave_block(node) for node in between) or _guard_reassigned(statement, between):
             return None
-        positions = _statement_lines(module, (statement, target))
-        first, last = positions[0]
+        first, last = _lines_of(positions, statement)
         first -= _attached_comments(statement)
-        _, target_last = positions[1]
+        _, target_last = _lines_of(positions, target)
         moved_text = "".join(lines[first - 1 : last])
         if not moved_text.endswith(("\n", "\r")):
             return None  # the last line of the file: nothing sensible to move
@@ -100,9 +88,9 @@ class MoveStatementAfter:
 Proposal = Union[ReplaceNode, InsertAfterNode, MoveStatementAfter]
 
 
-def resolve(proposal: Proposal, module: cst.Module, ranges: Mapping[int, Range], lines: Sequence[str]) -> Optional[Fix]:
+def resolve(proposal: Proposal, module: cst.Module, positions: Positions, lines: Sequence[str]) -> Optional[Fix]:
     """The proposal as text edits, or None when it cannot be applied mechanically here."""
-    edits = proposal.edits(module, ranges, lines)
+    edits = proposal.edits(module, positions, lines)
     if not edits:
         return None
     return Fix(proposal.message, tuple(edits), proposal.applicability)
@@ -321,9 +309,10 @@ def _may_leave_block(node: cst.CSTNode) -> bool:
     return visitor.found
 
 
-def _statement_lines(module: cst.Module, statements: Sequence[cst.CSTNode]) -> List[Tuple[int, int]]:
-    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-    return [(positions[node].start.line, positions[node].end.line) for node in statements]
+def _lines_of(positions: Positions, statement: cst.CSTNode) -> Tuple[int, int]:
+    where = positions.range(statement)
+    assert where is not None  # a statement of this module
+    return where[0], where[2]
 
 
 def _attached_comments(statement: cst.BaseStatement) -> int:

@@ -8,6 +8,7 @@ import libcst as cst
 
 from ..fixes import SAFE, UNSAFE
 from ..model import LoopKind, Step, Tracked, TrainingLoopModel
+from ..model.syntax import is_number_literal, last_name
 from . import Finding, rule
 from .proposals import ReplaceNode
 
@@ -49,26 +50,14 @@ def _drop_epoch(step: Step, argument: cst.Arg) -> Optional[ReplaceNode]:
 def _is_epoch(step: Step, argument: cst.Arg) -> bool:
     if argument.keyword is not None:
         return argument.keyword.value == "epoch"
-    names = {node.value for node in _names_in(argument.value)} | {
-        node.attr.value for node in _attributes_in(argument.value)
-    }
     epoch_targets = {name for loop in step.loops if loop.kind is LoopKind.EPOCH for name in loop.targets}
-    return bool(names) and all("epoch" in name.lower() or name in epoch_targets for name in names)
+    terms = [operand for operand in _operands(argument.value) if not is_number_literal(operand)]
+    names = [last_name(term) if isinstance(term, (cst.Name, cst.Attribute)) else None for term in terms]
+    return bool(names) and all(name and ("epoch" in name.lower() or name in epoch_targets) for name in names)
 
 
-def _names_in(expression: cst.BaseExpression) -> List[cst.Name]:
-    if isinstance(expression, cst.Attribute):
-        return _names_in(expression.value) if not isinstance(expression.value, cst.Name) else []
-    if isinstance(expression, cst.Name):
-        return [expression]
+def _operands(expression: cst.BaseExpression) -> List[cst.BaseExpression]:
+    """`epoch + 1` -> [epoch, 1]: the terms of a sum (or any arithmetic)."""
     if isinstance(expression, cst.BinaryOperation):
-        return _names_in(expression.left) + _names_in(expression.right)
-    return []
-
-
-def _attributes_in(expression: cst.BaseExpression) -> List[cst.Attribute]:
-    if isinstance(expression, cst.Attribute):
-        return [expression]
-    if isinstance(expression, cst.BinaryOperation):
-        return _attributes_in(expression.left) + _attributes_in(expression.right)
-    return []
+        return _operands(expression.left) + _operands(expression.right)
+    return [expression]
