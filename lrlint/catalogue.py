@@ -74,16 +74,22 @@ Reports a file that lrlint could not read, decode or parse. The other files are 
 A file that is not checked can hide any of the other findings. A syntax error also means the
 training script will not start.
 
+Only files that may concern a scheduler are parsed: a file that names no scheduler, builds none
+and imports no project code that does cannot have a finding, so lrlint skips it without parsing
+it, and leaves its syntax errors to Python and to general linters.
+
 ## Example
 ```python
 for epoch in range(10)
     train(model)
+    scheduler.step()
 ```
 
 ## Use instead:
 ```python
 for epoch in range(10):
     train(model)
+    scheduler.step()
 ```
 """,
     ),

@@ -13,16 +13,18 @@ import sys
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ContextManager, Dict, Iterable, List, Mapping, Optional, Sequence, TextIO, Tuple
+from typing import ContextManager, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, TextIO, Tuple
 
 import click
 
 from . import __version__
 from .atomic import ChangedOnDisk, write_atomically
+from .batch import Job, available_cores, check_files
+from .cache import CACHE_DIR_NAME, ResultCache
 from .catalogue import RULES, lookup
 from .config import OUTPUT_FORMATS, ConfigError, ConfigResolver, load_settings
 from .diagnostics import Diagnostic, FileResult
-from .engine import UnreadableSource, lint_file
+from .engine import UnreadableSource
 from .files import SourceFile, discover
 from .fixer import FileFix, fix_file, write_fix
 from .fixes import SAFE
@@ -50,6 +52,8 @@ class Options:
     quiet: bool = False
     fix: bool = False
     diff: bool = False
+    no_cache: bool = False
+    cache_dir: Optional[str] = None
 
 
 def _selectors(ctx: click.Context, param: click.Parameter, values: Tuple[str, ...]) -> Optional[Tuple[str, ...]]:
@@ -109,6 +113,13 @@ def _selectors(ctx: click.Context, param: click.Parameter, values: Tuple[str, ..
 @click.option("-q", "--quiet", is_flag=True, help="Print findings only: no summary, no warnings.")
 @click.option("--fix", is_flag=True, help="Apply the safe fixes (LR001, LR006, LR010, LR011) to the files.")
 @click.option("--diff", is_flag=True, help="Print the safe fixes as a unified diff instead of applying them.")
+@click.option("--no-cache", is_flag=True, help="Check every file anew, without reading or writing the cache.")
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False),
+    envvar="LRLINT_CACHE_DIR",
+    help=f"Where to keep the cache [default: {CACHE_DIR_NAME} in the project root].",
+)
 @click.version_option(__version__, "--version", prog_name="lrlint", message="%(prog)s %(version)s")
 @click.pass_context
 def cli(ctx: click.Context, **options: object) -> None:
@@ -158,8 +169,11 @@ def run(options: Options) -> int:
     # Under --force-exclude (pre-commit) an all-excluded batch is normal, not worth a warning.
     if not found.files and not found.errors and not options.quiet and not options.force_exclude:
         click.echo("lrlint: warning: No Python files found under the given path(s)", err=True)
-    with _progress(found.files, options.quiet) as sources:
-        results = [_lint(source, per_file) for source in sources]
+    cache = None if options.no_cache else ResultCache(Path(options.cache_dir or settings.root / CACHE_DIR_NAME))
+    with _progress(_check(found.files, per_file, cache), len(found.files), options.quiet) as checking:
+        results = list(checking)
+    if cache is not None:
+        cache.save()
     for result in results:
         if result.error:
             _error(result.error)
@@ -204,11 +218,11 @@ def wants_progress(count: int, quiet: bool, stream: TextIO, environ: Mapping[str
     )
 
 
-def _progress(files: List[SourceFile], quiet: bool) -> ContextManager[Iterable[SourceFile]]:
+def _progress(results: Iterator[FileResult], count: int, quiet: bool) -> ContextManager[Iterable[FileResult]]:
     stream = sys.stderr
-    if not wants_progress(len(files), quiet, stream, os.environ):
-        return nullcontext(files)
-    return click.progressbar(files, label="Checking", file=stream, show_pos=True, width=30)
+    if not wants_progress(count, quiet, stream, os.environ):
+        return nullcontext(results)
+    return click.progressbar(results, length=count, label="Checking", file=stream, show_pos=True, width=30)
 
 
 class PerFileSettings:
@@ -230,12 +244,18 @@ class PerFileSettings:
         return self.resolver.for_path(path).custom_schedulers
 
 
-def _lint(source: SourceFile, per_file: PerFileSettings) -> FileResult:
-    try:
-        codes, schedulers = per_file.codes(source.path), per_file.schedulers(source.path)
-    except ConfigError as error:  # a broken config file below the working directory
-        return FileResult(source.display, (), str(error))
-    return lint_file(source.path, codes, source.display, schedulers)
+def _check(files: List[SourceFile], per_file: PerFileSettings, cache: Optional[ResultCache]) -> Iterator[FileResult]:
+    """Every file's result in order; a file under a broken nested config is that config's error."""
+    jobs: List[Job] = []
+    broken: Dict[int, FileResult] = {}
+    for index, source in enumerate(files):
+        try:
+            jobs.append(Job(source.path, source.display, per_file.codes(source.path), per_file.schedulers(source.path)))
+        except ConfigError as error:  # a broken config file below the working directory
+            broken[index] = FileResult(source.display, (), str(error))
+    checked = check_files(jobs, cache, workers=available_cores())
+    for index in range(len(files)):
+        yield broken[index] if index in broken else next(checked)
 
 
 def _fix(

@@ -16,13 +16,10 @@ from typing import Collection, List, Mapping, Optional, Tuple
 from .catalogue import RULES
 from .diagnostics import Diagnostic, FileResult
 from .fixes import Fix, split_lines
+from .prefilter import may_have_findings
 from .project import ProjectModules
 from .suppress import file_exemptions, filter_suppressed, is_exempt
 
-# A file that mentions none of these cannot construct or step a scheduler; it only needs a
-# syntax check (CPython's parser is an order of magnitude faster than libcst's).
-# (Class names end in "LR": StepLR, OneCycleLR; ReduceLROnPlateau; the rest say "sched".)
-_MAY_CONCERN_SCHEDULERS = re.compile(r"[Ss]ched(?:ul|\b|_|\.)|_sched|LR\b|LROn|lr_s|WarmRestarts|configure_optimizers")
 # An imported project module is worth parsing for this file only if its code builds, steps or
 # hands out schedulers (a word in a comment, `schedules`, `schedulefree`, does not count): in a
 # library most modules import a few large ones that mention the word somewhere.
@@ -110,8 +107,8 @@ def _analyse(
     source_file: Optional[Path],
 ) -> List[Diagnostic]:
     modules = ProjectModules(source_file) if source_file is not None else None
-    if not _may_concern_schedulers(source, schedulers, modules):
-        return _syntax_check(source, path)
+    if not _may_have_findings(source, schedulers, modules):
+        return []  # nothing a rule needs: the file is not even parsed (see lrlint.prefilter)
     import libcst as cst
 
     from .locate import Positions
@@ -202,42 +199,24 @@ def _display(path: str) -> str:
     return path if relative.startswith("..") else relative
 
 
-def _may_concern_schedulers(
+def _may_have_findings(
     source: str, schedulers: Optional[Mapping[str, Tuple[str, ...]]], modules: Optional["ProjectModules"]
 ) -> bool:
-    """The pre-filter: only a file that may mention a scheduler, itself or in a project module it
-    imports (`from trainer import Trainer`), is parsed and analysed."""
-    if _MAY_CONCERN_SCHEDULERS.search(source):
-        return True
+    """The pre-filter, with what this file imports from the project (read only when needed)."""
     declared = {name.rsplit(".", 1)[-1] for names in (schedulers or {}).values() for name in names}
-    if any(name in source for name in declared):
-        return True
-    imported = modules.imported_files(source) if modules is not None and "import" in source else []
-    return any(
-        ProjectModules.worth_following(path) and ProjectModules.matches(path, _SCHEDULER_CODE) for path in imported
+    imported: List[Path] = []
+
+    def followed() -> List[Path]:
+        if not imported and modules is not None and "import" in source:
+            imported.extend(path for path in modules.imported_files(source) if ProjectModules.worth_following(path))
+        return imported
+
+    return may_have_findings(
+        source,
+        declared,
+        imports_scheduler_code=lambda: any(ProjectModules.matches(path, _SCHEDULER_CODE) for path in followed()),
+        imports_training_code=lambda: bool(followed()),
     )
-
-
-def _syntax_check(source: str, path: str) -> List[Diagnostic]:
-    try:
-        ast.parse(source, filename=path)
-    except SyntaxError as error:
-        if _libcst_parses(source):  # newer syntax than the running Python knows (match on 3.9)
-            return []
-        return [_unanalyzable(path, f"syntax error: {error.msg}", error.lineno or 1, error.offset or 1)]
-    except (ValueError, RecursionError, MemoryError) as error:
-        return [_unanalyzable(path, f"cannot parse: {error}", 1, 1)]
-    return []
-
-
-def _libcst_parses(source: str) -> bool:
-    import libcst as cst
-
-    try:
-        cst.parse_module(source)
-    except Exception:  # any failure means "no"
-        return False
-    return True
 
 
 def _unanalyzable(path: str, reason: str, line: int, column: int) -> Diagnostic:
@@ -258,6 +237,18 @@ def lint_file(
     except OSError as error:
         reason = f"cannot read: {error.strerror or error}"
         return FileResult(shown, tuple(_selected([_unanalyzable(shown, reason, 1, 1)], codes)))
+    return lint_bytes(data, path, codes, shown, schedulers)
+
+
+def lint_bytes(
+    data: bytes,
+    path: "str | Path",
+    codes: Optional[Collection[str]] = None,
+    display_path: Optional[str] = None,
+    schedulers: Optional[Mapping[str, Tuple[str, ...]]] = None,
+) -> FileResult:
+    """Check the bytes read from the file at ``path`` (which locates the project's other modules)."""
+    shown = display_path if display_path is not None else str(path)
     notebook = str(path).endswith(".ipynb")
     try:
         source = decode_notebook(data) if notebook else decode_source(data)

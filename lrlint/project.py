@@ -10,18 +10,24 @@ once per process, and only when a checked file calls into it.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
+from collections import OrderedDict
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Set, Tuple
 
 if TYPE_CHECKING:  # libcst is imported only when a module is parsed: the pre-filter needs none of it
     import libcst as cst
 
 PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
 MAX_MODULE_BYTES = 1_000_000  # a generated or vendored giant is not worth following
-_PARSED: Dict[Tuple[str, int, int], Optional["cst.Module"]] = {}
+# libcst trees take about 100 times their source in memory: keep the most recently used only
+# (a folder's files mostly follow the same few modules, and files are checked folder by folder).
+MAX_PARSED_MODULES = 48
+_PARSED: "OrderedDict[Tuple[str, int, int], Optional[cst.Module]]" = OrderedDict()
 _SOURCE: Dict[Tuple[str, int, int], bytes] = {}
 _MATCHES: Dict[Tuple[Tuple[str, int, int], str], bool] = {}
 # A module worth following imports a training library and may build, step or train with optimizers
@@ -104,12 +110,37 @@ class ProjectModules:
         key, data = _read(path)
         if key is None or not data:
             return None
-        if key not in _PARSED:
+        if key in _PARSED:
+            _PARSED.move_to_end(key)
+        else:
             _PARSED[key] = _parse(data)
+            if len(_PARSED) > MAX_PARSED_MODULES:
+                _PARSED.popitem(last=False)
         return _PARSED[key]
 
 
 _Key = Tuple[str, int, int]  # path, mtime, size: an edited file is read anew
+_RECORDERS: List[Set[_Key]] = []
+_DIGESTS: Dict[_Key, bytes] = {}
+
+
+@contextmanager
+def recording_reads() -> Iterator[Set[_Key]]:
+    """Collects the (path, mtime_ns, size) of every project module read meanwhile: what a
+    file's result depends on besides its own bytes (see lrlint.cache)."""
+    reads: Set[_Key] = set()
+    _RECORDERS.append(reads)
+    try:
+        yield reads
+    finally:
+        _RECORDERS.remove(reads)
+
+
+def digest_of(key: _Key) -> bytes:
+    """The SHA-256 of a module's bytes as they were read (hashed once per version of the file)."""
+    if key not in _DIGESTS:
+        _DIGESTS[key] = hashlib.sha256(_SOURCE.get(key, b"")).digest()
+    return _DIGESTS[key]
 
 
 def _read(path: Path) -> Tuple[Optional[_Key], bytes]:
@@ -119,9 +150,14 @@ def _read(path: Path) -> Tuple[Optional[_Key], bytes]:
     except OSError:
         return None, b""
     key = (str(path), stat.st_mtime_ns, stat.st_size)
+    for reads in _RECORDERS:
+        reads.add(key)
     if key not in _SOURCE:
         try:
-            _SOURCE[key] = path.read_bytes() if stat.st_size <= MAX_MODULE_BYTES else b""
+            # a giant's bytes are not kept, but hashed: a change to it must still be noticed
+            data = path.read_bytes()
+            _SOURCE[key] = data if stat.st_size <= MAX_MODULE_BYTES else b""
+            _DIGESTS[key] = hashlib.sha256(data).digest()
         except OSError:
             _SOURCE[key] = b""
     return key, _SOURCE[key]

@@ -144,6 +144,6 @@ def test_expect_marker_is_not_noqa(line: str) -> None:
 
 
 def test_expect_marker_does_not_suppress_a_finding() -> None:
-    source = "import torch\nfor epoch in range(10)  # expect: LR000\n    scheduler.step()\n"
+    source = "import torch\nfor epoch in range(10)  # expect: LR000\n    lr_scheduler.step()\n"
     found = [(d.line, d.code) for d in lint_source(source, "marker.py")]
     assert found == [(2, "LR000")]

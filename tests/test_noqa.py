@@ -74,14 +74,13 @@ def test_file_level_noqa(source: str, code: str, exempt: bool) -> None:
 
 def test_noqa_end_to_end_on_lr000() -> None:
     # The analysis of LR001+ is written separately: LR000 (a syntax error) exercises the pipeline.
-    # Codes are written in lower case so that these sources stay on the engine's syntax-only
-    # path (its pre-filter looks for "LR"); noqa matching is case-insensitive anyway.
-    assert [d.code for d in lint_source("def f(:\n", "a.py")] == ["LR000"]
-    assert lint_source("def f(:  # noqa: lr000\n", "a.py") == []
-    assert lint_source("def f(:  # noqa\n", "a.py") == []
-    assert lint_source("def f(:  # noqa: unanalyzable-file\n", "a.py") == []
-    assert [d.code for d in lint_source("def f(:  # noqa: lr001\n", "a.py")] == ["LR000"]
-    assert [d.code for d in lint_source("def f(:\nx = 1  # noqa\n", "a.py")] == ["LR000"]
-    assert lint_source("# lrlint: noqa\ndef f(:\n", "a.py") == []
-    assert lint_source("# lrlint: noqa: lr000\ndef f(:\n", "a.py") == []
-    assert [d.code for d in lint_source("# lrlint: noqa: lr001\ndef f(:\n", "a.py")] == ["LR000"]
+    # `def f(lr_scheduler:` names a scheduler, so the pre-filter hands the file to the parser.
+    assert [d.code for d in lint_source("def f(lr_scheduler:\n", "a.py")] == ["LR000"]
+    assert lint_source("def f(lr_scheduler:  # noqa: lr000\n", "a.py") == []
+    assert lint_source("def f(lr_scheduler:  # noqa\n", "a.py") == []
+    assert lint_source("def f(lr_scheduler:  # noqa: unanalyzable-file\n", "a.py") == []
+    assert [d.code for d in lint_source("def f(lr_scheduler:  # noqa: lr001\n", "a.py")] == ["LR000"]
+    assert [d.code for d in lint_source("def f(lr_scheduler:\nx = 1  # noqa\n", "a.py")] == ["LR000"]
+    assert lint_source("# lrlint: noqa\ndef f(lr_scheduler:\n", "a.py") == []
+    assert lint_source("# lrlint: noqa: lr000\ndef f(lr_scheduler:\n", "a.py") == []
+    assert [d.code for d in lint_source("# lrlint: noqa: lr001\ndef f(lr_scheduler:\n", "a.py")] == ["LR000"]
