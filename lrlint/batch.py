@@ -7,19 +7,19 @@ results come back in the order the files were given, whatever finished first.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import sys
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
-from typing import FrozenSet, Iterator, List, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, FrozenSet, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 from .cache import Entry, ResultCache, dependencies_of, digest, settings_fingerprint, stamp
 from .diagnostics import FileResult
 from .engine import lint_bytes, lint_file
 from .project import recording_reads
+
+if TYPE_CHECKING:
+    import multiprocessing.context
 
 # Below this many files to check, starting processes costs more than it saves.
 MIN_FILES_FOR_POOL = 16
@@ -87,6 +87,9 @@ def _check_all(jobs: List[Job], workers: int) -> Iterator[Checked]:
     if workers <= 1 or len(jobs) < MIN_FILES_FOR_POOL:
         yield from map(check_one, jobs)
         return
+    from concurrent.futures import ProcessPoolExecutor  # imported here: a small run needs no pool
+    from concurrent.futures.process import BrokenProcessPool
+
     done = 0
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=_context()) as pool:
@@ -103,6 +106,8 @@ def _check_all(jobs: List[Job], workers: int) -> Iterator[Checked]:
 def _context() -> "multiprocessing.context.BaseContext":
     """fork on Linux: a worker starts with lrlint already imported (tens of milliseconds saved
     per worker); elsewhere the platform's default."""
+    import multiprocessing
+
     if sys.platform.startswith("linux"):
         return multiprocessing.get_context("fork")
     return multiprocessing.get_context()

@@ -35,8 +35,10 @@ from .fixes import Edit, Fix
 CACHE_DIR_NAME = ".lrlint_cache"
 _FORMAT = 1  # bump when the entry layout changes
 
-Stamp = Tuple[int, int]  # (size, mtime in ns): whether a file must be hashed again
-Dependency = Tuple[str, int, int, bytes]  # path, size, mtime_ns, digest
+# Whether a file must be hashed again, as git's index decides: any write, `touch` or `chmod`
+# changes the inode's ctime, which no program can set back (unlike the mtime).
+Stamp = Tuple[int, int, int, int]  # size, mtime_ns, ctime_ns, inode
+Dependency = Tuple[str, Stamp, bytes]  # path, stamp, digest
 
 
 def digest(data: bytes) -> bytes:
@@ -48,7 +50,11 @@ def stamp(path: str) -> Optional[Stamp]:
         status = os.stat(path)
     except OSError:
         return None
-    return status.st_size, status.st_mtime_ns
+    return stamp_of(status)
+
+
+def stamp_of(status: os.stat_result) -> Stamp:
+    return status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino
 
 
 def settings_fingerprint(codes: Iterable[str], schedulers: Mapping[str, Tuple[str, ...]], display: str) -> str:
@@ -86,7 +92,7 @@ class ResultCache:
             entry.stamp = current
             self.changed = True
         if not all(
-            _unchanged(dep_path, (size, mtime), dep_digest) for dep_path, size, mtime, dep_digest in entry.dependencies
+            _unchanged(dep_path, dep_stamp, dep_digest) for dep_path, dep_stamp, dep_digest in entry.dependencies
         ):
             return None
         return entry.result
@@ -165,7 +171,8 @@ def _dump(entry: Entry) -> tuple:
 def _entry(value: tuple) -> Entry:
     stamp_, digest_, settings, dependencies, (path, diagnostics, error) = value
     result = FileResult(path, tuple(_diagnostic(d) for d in diagnostics), error)
-    return Entry(tuple(stamp_), digest_, settings, tuple(tuple(d) for d in dependencies), result)  # type: ignore[arg-type]
+    deps = tuple((path_, tuple(stamp__), digest__) for path_, stamp__, digest__ in dependencies)
+    return Entry(tuple(stamp_), digest_, settings, deps, result)  # type: ignore[arg-type]
 
 
 def _dump_diagnostic(d: Diagnostic) -> tuple:
@@ -185,7 +192,9 @@ def _diagnostic(value: tuple) -> Diagnostic:
 
 
 def dependencies_of(reads: Iterable[Tuple[str, int, int]]) -> Tuple[Dependency, ...]:
-    """The project modules a check read, as (path, mtime_ns, size) from ``project.recording_reads``."""
-    from .project import digest_of
+    """The project modules a check read (keys from ``project.recording_reads``), each with the
+    stamp taken before it was read and the digest of what was read."""
+    from .project import read_stamp_and_digest
 
-    return tuple((path, size, mtime, digest_of((path, mtime, size))) for path, mtime, size in sorted(reads))
+    found = (read_stamp_and_digest(key) for key in sorted(reads))
+    return tuple((path, stamp_, digest_) for (path, _, _), (stamp_, digest_) in zip(sorted(reads), found) if stamp_)

@@ -16,17 +16,10 @@ from typing import Collection, List, Mapping, Optional, Tuple
 from .catalogue import RULES
 from .diagnostics import Diagnostic, FileResult
 from .fixes import Fix, split_lines
-from .prefilter import may_have_findings
+from .prefilter import has_optimizer_activity, may_have_findings
 from .project import ProjectModules
 from .suppress import file_exemptions, filter_suppressed, is_exempt
 
-# An imported project module is worth parsing for this file only if its code builds, steps or
-# hands out schedulers (a word in a comment, `schedules`, `schedulefree`, does not count): in a
-# library most modules import a few large ones that mention the word somewhere.
-_SCHEDULER_CODE = re.compile(
-    r"lr_sched|[Ss]cheduler\b|[a-z]LR\(|LROnPlateau|WarmRestarts|_schedule_with_warmup|get_scheduler\(|"
-    r"create_scheduler|configure_optimizers|\bsched\w*\.step\("
-)
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
@@ -214,8 +207,12 @@ def _may_have_findings(
     return may_have_findings(
         source,
         declared,
-        imports_scheduler_code=lambda: any(ProjectModules.matches(path, _SCHEDULER_CODE) for path in followed()),
-        imports_training_code=lambda: bool(followed()),
+        # the module's own code must pass the same test: a word in it is not enough (diffusers'
+        # pipeline_utils names noise schedulers, and every pipeline imports it)
+        imports_scheduler_code=lambda: any(ProjectModules.satisfies(path, may_have_findings) for path in followed()),
+        imports_training_code=lambda: any(
+            ProjectModules.satisfies(path, has_optimizer_activity) for path in followed()
+        ),
     )
 
 

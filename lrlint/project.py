@@ -17,7 +17,7 @@ from collections import OrderedDict
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Set, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, Iterator, List, Optional, Set, Tuple
 
 if TYPE_CHECKING:  # libcst is imported only when a module is parsed: the pre-filter needs none of it
     import libcst as cst
@@ -29,7 +29,7 @@ MAX_MODULE_BYTES = 1_000_000  # a generated or vendored giant is not worth follo
 MAX_PARSED_MODULES = 48
 _PARSED: "OrderedDict[Tuple[str, int, int], Optional[cst.Module]]" = OrderedDict()
 _SOURCE: Dict[Tuple[str, int, int], bytes] = {}
-_MATCHES: Dict[Tuple[Tuple[str, int, int], str], bool] = {}
+_MATCHES: Dict[Tuple[Tuple[str, int, int], Callable[[str], object]], bool] = {}
 # A module worth following imports a training library and may build, step or train with optimizers
 # and schedulers; anything else (models, data, the standard library) stays opaque, as before.
 _TRAINING_LIBRARY = re.compile(
@@ -86,12 +86,17 @@ class ProjectModules:
     @staticmethod
     def matches(path: Path, pattern: "re.Pattern[str]") -> bool:
         """Whether the module's text matches ``pattern``; judged once per version of the file."""
+        return ProjectModules.satisfies(path, pattern.search)
+
+    @staticmethod
+    def satisfies(path: Path, test: Callable[[str], object]) -> bool:
+        """Whether ``test`` holds for the module's text; judged once per version of the file."""
         key, data = _read(path)
         if key is None:
             return False
-        memo = (key, pattern.pattern)
+        memo = (key, test)
         if memo not in _MATCHES:
-            _MATCHES[memo] = bool(pattern.search(data.decode("utf-8", errors="replace")))
+            _MATCHES[memo] = bool(test(data.decode("utf-8", errors="replace")))
         return _MATCHES[memo]
 
     @staticmethod
@@ -122,6 +127,7 @@ class ProjectModules:
 _Key = Tuple[str, int, int]  # path, mtime, size: an edited file is read anew
 _RECORDERS: List[Set[_Key]] = []
 _DIGESTS: Dict[_Key, bytes] = {}
+_STAMPS: Dict[_Key, Tuple[int, int, int, int]] = {}
 
 
 @contextmanager
@@ -136,11 +142,9 @@ def recording_reads() -> Iterator[Set[_Key]]:
         _RECORDERS.remove(reads)
 
 
-def digest_of(key: _Key) -> bytes:
-    """The SHA-256 of a module's bytes as they were read (hashed once per version of the file)."""
-    if key not in _DIGESTS:
-        _DIGESTS[key] = hashlib.sha256(_SOURCE.get(key, b"")).digest()
-    return _DIGESTS[key]
+def read_stamp_and_digest(key: _Key) -> Tuple[Optional[Tuple[int, int, int, int]], bytes]:
+    """How the module looked when it was read (see lrlint.cache.Stamp) and the SHA-256 of its bytes."""
+    return _STAMPS.get(key), _DIGESTS.get(key, b"")
 
 
 def _read(path: Path) -> Tuple[Optional[_Key], bytes]:
@@ -158,6 +162,7 @@ def _read(path: Path) -> Tuple[Optional[_Key], bytes]:
             data = path.read_bytes()
             _SOURCE[key] = data if stat.st_size <= MAX_MODULE_BYTES else b""
             _DIGESTS[key] = hashlib.sha256(data).digest()
+            _STAMPS[key] = (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
         except OSError:
             _SOURCE[key] = b""
     return key, _SOURCE[key]

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Dict, FrozenSet, Iterator, List, Optional, Set, Tuple
+from typing import TYPE_CHECKING, Any, Dict, FrozenSet, Iterator, List, Optional, Set, Tuple
 
-import libcst as cst
+if TYPE_CHECKING:  # the types only: the pre-filter reads known.py without loading libcst
+    import libcst as cst
 
 from .known import SchedulerSpec
 
@@ -291,4 +292,8 @@ class TrainingLoopModel:
         return self.code_for_node(node) if self.code_for_node else ""
 
 
-from .extract import build_model  # noqa: E402,F401  (re-exported; after the types it builds)
+def build_model(*args: Any, **kwargs: Any) -> TrainingLoopModel:
+    """See ``extract.build_model`` (imported on first use: it needs libcst)."""
+    from .extract import build_model as build
+
+    return build(*args, **kwargs)

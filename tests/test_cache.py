@@ -1,0 +1,203 @@
+"""The result cache and the process pool: reuse only what is still true, in the order given."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import List
+
+import pytest
+from conftest import invoke
+
+from lrlint import batch
+from lrlint.batch import Job, check_files, check_one
+from lrlint.cache import ResultCache
+
+ROOT = Path(__file__).resolve().parents[1]
+
+TRAIN = """\
+import torch
+from torch.optim.lr_scheduler import OneCycleLR
+
+model = torch.nn.Linear(2, 1)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+scheduler = OneCycleLR(optimizer, max_lr=0.1, total_steps=9000)
+for epoch in range(90):
+    for x, y in loader:
+        loss = torch.nn.functional.mse_loss(model(x), y)
+        loss.backward()
+        scheduler.step()
+        optimizer.step()
+        optimizer.zero_grad()
+"""
+FIXED = TRAIN.replace(
+    "        scheduler.step()\n        optimizer.step()\n", "        optimizer.step()\n        scheduler.step()\n"
+)
+
+
+@pytest.fixture
+def checked(monkeypatch: pytest.MonkeyPatch) -> List[str]:
+    """The display paths actually checked (not answered from the cache) during the test."""
+    seen: List[str] = []
+
+    def counting(job: Job) -> batch.Checked:
+        seen.append(job.display)
+        return check_one(job)
+
+    monkeypatch.setattr(batch, "check_one", counting)
+    return seen
+
+
+def codes(result) -> List[str]:
+    return [d["code"] for d in json.loads(result.stdout)]
+
+
+def test_an_unchanged_file_is_not_checked_again(project: Path, checked: List[str]) -> None:
+    (project / "train.py").write_text(TRAIN)
+    first = invoke("--output-format", "json")
+    assert codes(first) == ["LR001"] and checked == ["train.py"]
+    second = invoke("--output-format", "json")
+    assert second.stdout == first.stdout and second.exit_code == 1 and checked == ["train.py"]
+    assert (project / ".lrlint_cache" / ".gitignore").read_text().endswith("*\n")
+    assert (project / ".lrlint_cache" / "CACHEDIR.TAG").is_file()
+
+
+def test_an_edit_is_seen_and_a_touch_is_not_an_edit(project: Path, checked: List[str]) -> None:
+    path = project / "train.py"
+    path.write_text(TRAIN)
+    invoke()
+    os.utime(path, ns=(1, 1))  # same bytes, another timestamp: answered from the cache
+    assert invoke("-q").exit_code == 1 and checked == ["train.py"]
+    path.write_text(FIXED)
+    os.utime(path, ns=(1, 1))  # other bytes, same size and timestamp: the inode's ctime tells
+    assert invoke().exit_code == 0 and checked == ["train.py", "train.py"]
+
+
+def test_other_settings_are_other_results(project: Path, checked: List[str]) -> None:
+    (project / "train.py").write_text(TRAIN)
+    assert invoke("-q").exit_code == 1
+    assert invoke("-q", "--ignore", "LR001").exit_code == 0
+    assert invoke("-q", "--ignore", "LR001").exit_code == 0
+    assert checked == ["train.py", "train.py"]
+
+
+def test_an_edited_project_module_invalidates_its_importers(project: Path) -> None:
+    (project / "pyproject.toml").write_text("")
+    (project / "helpers.py").write_text(
+        textwrap.dedent(
+            """\
+            import torch
+
+
+            def train_epoch(model, loader, optimizer, scheduler):
+                for x, y in loader:
+                    torch.nn.functional.mse_loss(model(x), y).backward()
+                    optimizer.step()
+                    scheduler.step()
+            """
+        )
+    )
+    (project / "main.py").write_text(
+        textwrap.dedent(
+            """\
+            import torch
+            from helpers import train_epoch
+
+            model = torch.nn.Linear(2, 1)
+            optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+            scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=30)
+            for epoch in range(90):
+                train_epoch(model, loader, optimizer, scheduler)
+            """
+        )
+    )
+    assert codes(invoke("--output-format", "json", "main.py")) == ["LR003"]
+    # main.py unchanged, only the module it follows edited: main.py's result must follow
+    helpers = project / "helpers.py"
+    helpers.write_text(helpers.read_text().replace("        scheduler.step()\n", ""))
+    assert codes(invoke("--output-format", "json", "main.py")) == ["LR004"]
+    helpers.write_text(helpers.read_text() + "        scheduler.step()\n")
+    assert codes(invoke("--output-format", "json", "main.py")) == ["LR003"]
+
+
+def test_no_cache_neither_reads_nor_writes(project: Path, checked: List[str]) -> None:
+    (project / "train.py").write_text(TRAIN)
+    invoke("--no-cache")
+    invoke("--no-cache")
+    assert checked == ["train.py", "train.py"] and not (project / ".lrlint_cache").exists()
+
+
+def test_cache_dir_from_option_and_environment(project: Path) -> None:
+    (project / "train.py").write_text(TRAIN)
+    invoke("--cache-dir", "elsewhere")
+    invoke(env={"LRLINT_CACHE_DIR": str(project / "env_cache")})
+    assert (project / "elsewhere" / "CACHEDIR.TAG").is_file() and (project / "env_cache" / "CACHEDIR.TAG").is_file()
+    assert not (project / ".lrlint_cache").exists()
+
+
+def test_a_broken_or_foreign_cache_file_counts_as_empty(project: Path, checked: List[str]) -> None:
+    (project / "train.py").write_text(TRAIN)
+    invoke()
+    (cache_file,) = (project / ".lrlint_cache").glob("*/results.marshal")
+    for garbage in (b"", b"\x00\x01 not marshal", cache_file.read_bytes()[:40]):
+        cache_file.write_bytes(garbage)
+        result = invoke("--output-format", "json")
+        assert codes(result) == ["LR001"] and result.exit_code == 1
+    assert len(checked) == 4
+    assert ResultCache(project / ".lrlint_cache").entries  # rewritten whole
+
+
+def test_an_unwritable_cache_still_gives_findings(project: Path) -> None:
+    (project / "train.py").write_text(TRAIN)
+    (project / "blocked").write_text("a file where the cache folder would go")
+    result = invoke("--cache-dir", "blocked/cache")
+    assert result.exit_code == 1 and "LR001" in result.stdout
+
+
+def test_concurrent_runs_share_one_cache_safely(project: Path) -> None:
+    for index in range(12):
+        (project / f"train_{index}.py").write_text(TRAIN if index % 2 else FIXED)
+    command = [sys.executable, "-m", "lrlint", "--output-format", "json", "."]
+    runs = [subprocess.Popen(command, cwd=project, stdout=subprocess.PIPE, text=True) for _ in range(4)]
+    outputs = [run.communicate(timeout=300)[0] for run in runs]
+    assert all(run.returncode == 1 for run in runs)
+    assert len({output for output in outputs}) == 1 and len(json.loads(outputs[0])) == 6
+    assert len(ResultCache(project / ".lrlint_cache").entries) == 12
+    again = subprocess.run(command, cwd=project, stdout=subprocess.PIPE, text=True)
+    assert again.stdout == outputs[0]
+
+
+def _jobs(paths: List[Path]) -> List[Job]:
+    return [Job(str(path), path.name, frozenset({"LR001", "LR003"}), {}) for path in paths]
+
+
+def test_the_pool_returns_results_in_the_order_given(tmp_path: Path) -> None:
+    paths = []
+    for index in range(3 * batch.MIN_FILES_FOR_POOL):
+        path = tmp_path / f"f{index:03d}.py"
+        path.write_text(TRAIN if index % 3 == 0 else FIXED if index % 3 == 1 else "x = 1\n")
+        paths.append(path)
+    paths.reverse()  # not the order the file system lists them in
+    serial = list(check_files(_jobs(paths), workers=1))
+    parallel = list(check_files(_jobs(paths), workers=2))
+    assert parallel == serial
+    assert [result.path for result in parallel] == [path.name for path in paths]
+    assert sum(len(result.diagnostics) for result in parallel) == batch.MIN_FILES_FOR_POOL
+
+
+def test_without_processes_the_files_are_checked_in_this_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_pool(*args: object, **kwargs: object) -> None:
+        raise PermissionError("no semaphores in this sandbox")
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", no_pool)
+    paths = []
+    for index in range(batch.MIN_FILES_FOR_POOL + 1):
+        (tmp_path / f"f{index}.py").write_text(TRAIN)
+        paths.append(tmp_path / f"f{index}.py")
+    results = list(check_files(_jobs(paths), workers=2))
+    assert [len(result.diagnostics) for result in results] == [1] * len(paths)

@@ -1,0 +1,108 @@
+"""The pre-filter: which files are parsed at all. It may keep too much, never too little."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List
+
+import pytest
+
+from lrlint import engine
+from lrlint.catalogue import RULES
+from lrlint.engine import lint_source
+from lrlint.prefilter import may_have_findings
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = sorted((ROOT / "fixtures").glob("*/*.py"))
+
+DIFFUSION_PIPELINE = '''
+import torch
+from diffusers import DDIMScheduler
+
+
+class Pipeline:
+    """Denoise latents.
+
+    Args:
+        scheduler: the noise scheduler; unlike an optimizer's schedule it is stepped per timestep.
+    """
+
+    def __init__(self, unet, scheduler: DDIMScheduler):
+        self.unet, self.scheduler = unet, scheduler
+
+    @torch.no_grad()
+    def __call__(self, latents, steps=50):
+        self.scheduler.set_timesteps(steps)
+        for t in self.scheduler.timesteps:
+            noise = self.unet(latents, t)
+            latents = self.scheduler.step(noise, t, latents).prev_sample
+        return latents
+'''
+
+
+def test_code_that_names_no_scheduler_is_not_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
+    import libcst
+
+    def no_parsing(*args: object, **kwargs: object) -> None:
+        raise AssertionError("parsed")
+
+    monkeypatch.setattr(libcst, "parse_module", no_parsing)
+    assert lint_source("import torch\nmodel = torch.nn.Linear(2, 2)\nmodel.train()\n") == []
+    assert lint_source("def f(:\n") == []  # its syntax error is Python's business, not a scheduler linter's
+
+
+@pytest.mark.parametrize(
+    "source, kept",
+    [
+        ("sched = StepLR(opt, 10)\n", True),
+        ("from torch.optim import lr_scheduler\n", True),
+        ("s = get_linear_schedule_with_warmup(o, 1, 2)\n", True),
+        ("class M(LightningModule):\n    def configure_optimizers(self):\n        pass\n", True),
+        ("def f(scheduler, optimizer):\n    scheduler.step()\n", True),
+        ("def f(sched):\n    sched.step()\n    train_one_epoch(model)\n", True),
+        ("def f(lr_sched):\n    print(lr_sched.get_lr())\n", True),
+        # a scheduler named but nothing it could be judged against
+        ("def f(scheduler):\n    scheduler.step()\n", False),
+        # the words only in a docstring or a comment
+        ('"""Uses StepLR with the optimizer."""\nx = 1  # scheduler.step()\n', False),
+        (DIFFUSION_PIPELINE, False),
+        ("def f(:  # scheduler.step() and optimizer\n", True),  # cannot tell without parsing: kept
+        # named like one but never stepped, or only a function's name
+        ("schedulefree_version = version(optimizer)\n", False),
+        ("def f(optimizer):\n    build_scheduler(optimizer).step()\n", False),
+    ],
+)
+def test_decisions(source: str, kept: bool) -> None:
+    assert may_have_findings(source) is kept
+
+
+def test_declared_schedulers_and_imported_modules_keep_a_file() -> None:
+    source = "from warmup import Warm\nw = Warm(opt)\n"
+    assert may_have_findings(source) is False
+    assert may_have_findings(source, declared_names=["Warm"]) is True
+    assert may_have_findings(source, imports_scheduler_code=lambda: True) is True
+    named = "def f(scheduler):\n    scheduler.step()\n    helpers.run()\n"
+    assert may_have_findings(named, imports_training_code=lambda: True) is True
+
+
+def _analysed_anyway(monkeypatch: pytest.MonkeyPatch, source: str, path: Path) -> List[str]:
+    monkeypatch.setattr(engine, "_may_have_findings", lambda *args: True)
+    return [d.code for d in lint_source(source, str(path), source_file=path)]
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_a_fixture_the_filter_skips_has_no_finding(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Soundness, file by file: whatever the pre-filter skips, the full analysis finds nothing in."""
+    try:
+        source = engine.decode_source(path.read_bytes())
+    except engine.UnreadableSource:
+        return  # LR000 before any filtering
+    if engine._may_have_findings(source, None, engine.ProjectModules(path)):
+        return
+    assert _analysed_anyway(monkeypatch, source, path) == []
+
+
+@pytest.mark.parametrize("code", sorted(code for code in RULES if RULES[code].side != "runtime"))
+def test_every_rule_example_passes_the_filter(code: str) -> None:
+    example = RULES[code].example
+    assert example and may_have_findings(example), f"{code}'s example would be skipped"
