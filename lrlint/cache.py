@@ -25,8 +25,9 @@ import marshal
 import os
 import tempfile
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
-from typing import Dict, Iterable, Mapping, Optional, Tuple
+from typing import Dict, FrozenSet, Iterable, Mapping, Optional, Tuple
 
 from . import __version__
 from .diagnostics import Diagnostic, FileResult
@@ -59,8 +60,13 @@ def stamp_of(status: os.stat_result) -> Stamp:
 
 def settings_fingerprint(codes: Iterable[str], schedulers: Mapping[str, Tuple[str, ...]], display: str) -> str:
     """What besides the bytes decides a file's result."""
-    declared = sorted((cadence, tuple(sorted(names))) for cadence, names in schedulers.items())
-    return repr((__version__, _FORMAT, sorted(codes), declared, display))
+    declared = tuple(sorted((cadence, tuple(sorted(names))) for cadence, names in schedulers.items()))
+    return _shared_settings(frozenset(codes), declared) + repr(display)
+
+
+@lru_cache(maxsize=64)  # a run has one or a few configs, and thousands of files
+def _shared_settings(codes: FrozenSet[str], declared: tuple) -> str:
+    return repr((__version__, _FORMAT, sorted(codes), declared))
 
 
 @dataclass
@@ -79,6 +85,8 @@ class ResultCache:
         self.file = folder / __version__ / "results.marshal"
         self.entries: Dict[str, Entry] = _load(self.file)
         self.changed = False
+        # Many files follow the same few modules: each is judged once per run.
+        self._judged: Dict[Tuple[str, Stamp, bytes], bool] = {}
 
     def lookup(self, path: str, settings: str) -> Optional[FileResult]:
         """The cached result when the file and every module it read are as they were."""
@@ -91,11 +99,15 @@ class ResultCache:
         if current != entry.stamp:  # touched, same bytes: remember the new stamp
             entry.stamp = current
             self.changed = True
-        if not all(
-            _unchanged(dep_path, dep_stamp, dep_digest) for dep_path, dep_stamp, dep_digest in entry.dependencies
-        ):
+        if not all(self._still(*dependency) for dependency in entry.dependencies):
             return None
         return entry.result
+
+    def _still(self, path: str, recorded: Stamp, recorded_digest: bytes) -> bool:
+        key = (path, recorded, recorded_digest)
+        if key not in self._judged:
+            self._judged[key] = _unchanged(path, recorded, recorded_digest) is not None
+        return self._judged[key]
 
     def store(self, path: str, entry: Entry) -> None:
         self.entries[path] = entry

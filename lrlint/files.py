@@ -32,6 +32,7 @@ DEFAULT_EXCLUDE: Tuple[str, ...] = (
     ".mypy_cache",
     ".pytest_cache",
     ".ruff_cache",
+    ".lrlint_cache",
     ".eggs",
     "*.egg-info",
     ".ipynb_checkpoints",
@@ -165,12 +166,19 @@ class Excluder:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         base = settings.exclude if settings.exclude is not None else DEFAULT_EXCLUDE
-        self.globs = tuple(PathGlob.compile(p) for p in base + settings.extend_exclude)
+        globs = [PathGlob.compile(p) for p in base + settings.extend_exclude]
+        # Most excludes are names (`build`, `*.egg-info`): one regex over the name decides them,
+        # and only the anchored ones (`src/gen`) need the path relative to the root.
+        names = [glob.regex.pattern for glob in globs if glob.basename_only]
+        self.name_pattern = re.compile("|".join(f"(?:{name})" for name in names)) if names else None
+        self.anchored = tuple(glob for glob in globs if not glob.basename_only)
         self.gitignore = GitIgnore() if settings.respect_gitignore else None
 
     def excludes(self, path: str, is_dir: bool, boundary: str) -> bool:
         """``path`` is absolute; the folders above it are assumed to be checked already."""
-        if any_match(self.globs, self.settings.relpath(path)):
+        if self.name_pattern is not None and self.name_pattern.match(os.path.basename(path)):
+            return True
+        if self.anchored and any_match(self.anchored, self.settings.relpath(path)):
             return True
         if is_dir and os.path.isfile(os.path.join(path, "pyvenv.cfg")):  # any virtualenv
             return True
@@ -255,11 +263,21 @@ def discover(
         else:
             candidates = _walk(absolute, _display_root(given), excluders, found.errors)
         for absolute_file, display in candidates:
-            key = os.path.normcase(os.path.realpath(absolute_file))
+            key = _identity(absolute_file)
             if key not in seen or display < seen[key].display:
                 seen[key] = SourceFile(absolute_file, display)
     found.files = sorted(seen.values(), key=lambda source: source.display)
     return found
+
+
+def _identity(path: str) -> object:
+    """The same file reached by two paths (a symlink, `a/../a`) is checked once: one stat call
+    tells, where resolving the path would look at every folder above it."""
+    try:
+        status = os.stat(path)
+    except OSError:
+        return os.path.normcase(os.path.realpath(path))
+    return status.st_dev, status.st_ino
 
 
 def _display_root(given: str) -> str:
