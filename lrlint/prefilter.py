@@ -4,12 +4,13 @@ Every finding is about a learning-rate scheduler the model tracks, and the model
 that (a) a known class, factory or framework hook builds or hands out (`StepLR(`,
 `get_scheduler(`, `create_scheduler(`, `configure_optimizers`, a subclass of `LRScheduler`,
 a class the project declares), or (b) the code names like a scheduler (`scheduler`,
-`self.lr_sched`), that is stepped (`.step(`, `.get_lr(`) and that meets optimizer activity: an optimizer-like name, `param_groups`,
-`get_lr`, `backward(`, or a call whose name says it trains (`train_one_epoch(`, `run_epoch(`),
-in the file or in a project module it can follow. A file with neither cannot produce a finding,
-so it is not parsed.
+`self.lr_sched`, judged as ``known.looks_like_scheduler`` judges names). Every rule about (b)
+needs it stepped or read (`.step(`, `.get_lr(`) next to optimizer activity: an optimizer-like
+name, `param_groups`, `backward(`, or a call whose name says it trains (`train_one_epoch(`,
+`run_epoch(`), in the file or in a project module it imports. A file with neither (a) nor (b)
+cannot produce a finding, so it is not parsed.
 
-The test runs in three steps, each cheaper than the next and only on files the previous one kept:
+The test runs in three steps, each dearer than the one before and run only on the files it kept:
 1. plain substring tests (`"sched" in text`), which skip most of a library in microseconds;
 2. the same tests as regular expressions over the whole text, comments and docstrings included;
 3. the same tests over the identifiers of CPython's syntax tree (names, attributes, called
