@@ -197,12 +197,13 @@ def _may_have_findings(
 ) -> bool:
     """The pre-filter, with what this file imports from the project (read only when needed)."""
     declared = {name.rsplit(".", 1)[-1] for names in (schedulers or {}).values() for name in names}
-    imported: List[Path] = []
+    imported: List[List[Path]] = []  # resolved on first use, at most once
 
     def followed() -> List[Path]:
-        if not imported and modules is not None and "import" in source:
-            imported.extend(path for path in modules.imported_files(source) if ProjectModules.worth_following(path))
-        return imported
+        if not imported:
+            found = modules.imported_files(source) if modules is not None and "import" in source else []
+            imported.append([path for path in found if ProjectModules.worth_following(path)])
+        return imported[0]
 
     return may_have_findings(
         source,

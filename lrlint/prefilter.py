@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import ast
 import re
+from functools import lru_cache
 from typing import Callable, Collection, Iterable, List
 
 from .model.known import looks_like_scheduler
@@ -102,6 +103,7 @@ def _names_a_scheduler(identifiers: str) -> bool:
     return any(not called and looks_like_scheduler(word) for word, called in _SCHEDULER_WORD.findall(identifiers))
 
 
+@lru_cache(maxsize=64)  # an imported module is asked both of its tests
 def _identifiers(source: str) -> "str | None":
     """The code's own words, space separated; a called name is followed by `(`."""
     try:
