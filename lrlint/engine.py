@@ -10,14 +10,15 @@ import io
 import os
 import re
 import tokenize
+from functools import lru_cache
 from pathlib import Path
-from typing import Collection, List, Mapping, Optional, Tuple
+from typing import Callable, Collection, Dict, FrozenSet, List, Mapping, NamedTuple, Optional, Tuple
 
 from .catalogue import RULES
 from .diagnostics import Diagnostic, FileResult
 from .fixes import Fix, split_lines
-from .prefilter import has_optimizer_activity, may_have_findings
-from .project import ProjectModules
+from .prefilter import Definitions, has_optimizer_activity, may_have_findings, names_concerning_schedulers
+from .project import ImportedNames, ProjectModules
 from .suppress import file_exemptions, filter_suppressed, is_exempt
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -196,24 +197,51 @@ def _may_have_findings(
     source: str, schedulers: Optional[Mapping[str, Tuple[str, ...]]], modules: Optional["ProjectModules"]
 ) -> bool:
     """The pre-filter, with what this file imports from the project (read only when needed)."""
-    declared = {name.rsplit(".", 1)[-1] for names in (schedulers or {}).values() for name in names}
-    imported: List[List[Path]] = []  # resolved on first use, at most once
+    declared = frozenset(name.rsplit(".", 1)[-1] for names in (schedulers or {}).values() for name in names)
+    imported: List[Dict[Path, ImportedNames]] = []  # resolved on first use, at most once
 
-    def followed() -> List[Path]:
+    def followed() -> Dict[Path, ImportedNames]:
         if not imported:
-            found = modules.imported_files(source) if modules is not None and "import" in source else []
-            imported.append([path for path in found if ProjectModules.worth_following(path)])
+            imported.append(modules.imported_names(source) if modules is not None and "import" in source else {})
         return imported[0]
 
     return may_have_findings(
         source,
         declared,
-        # the module's own code must pass the same test: a word in it is not enough (diffusers'
-        # pipeline_utils names noise schedulers, and every pipeline imports it)
-        imports_scheduler_code=lambda: any(ProjectModules.satisfies(path, may_have_findings) for path in followed()),
-        imports_training_code=lambda: any(
-            ProjectModules.satisfies(path, has_optimizer_activity) for path in followed()
+        imports_scheduler_code=lambda: any(
+            _hands_out_scheduler_code(path, names, declared) for path, names in followed().items()
         ),
+        imports_training_code=lambda: any(
+            ProjectModules.satisfies(path, has_optimizer_activity) and ProjectModules.worth_following(path)
+            for path in followed()
+        ),
+    )
+
+
+def _hands_out_scheduler_code(path: Path, names: ImportedNames, declared: FrozenSet[str]) -> bool:
+    """Whether what an importer takes from the module builds, steps or hands out schedulers. The
+    module's own code must pass the pre-filter (a word in it is not enough: diffusers'
+    pipeline_utils names noise schedulers, and every pipeline imports it), and so must the
+    definitions of the names taken, with the module's code they use."""
+    tests = _module_tests(declared)
+    if not ProjectModules.satisfies(path, tests.whole) or not ProjectModules.worth_following(path):
+        return False
+    if names is None:
+        return True
+    definitions = ProjectModules.judge(path, tests.by_name, None)
+    return definitions is None or any(name not in definitions.bound or name in definitions.concerning for name in names)
+
+
+class _ModuleTests(NamedTuple):
+    whole: Callable[[str], bool]
+    by_name: Callable[[str], Optional[Definitions]]
+
+
+@lru_cache(maxsize=16)  # one pair per set of declared schedulers, so their judgements are memoised
+def _module_tests(declared: FrozenSet[str]) -> _ModuleTests:
+    return _ModuleTests(
+        whole=lambda text: may_have_findings(text, declared),
+        by_name=lambda text: names_concerning_schedulers(text, declared),
     )
 
 

@@ -10,15 +10,19 @@ name, `param_groups`, `backward(`, or a call whose name says it trains (`train_o
 `run_epoch(`), in the file or in a project module it imports. A file with neither (a) nor (b)
 cannot produce a finding, so it is not parsed.
 
-The test runs in three steps, each dearer than the one before and run only on the files it kept:
+The test is judged on the code alone: strings and comments are blanked first, so a diffusion
+"noise scheduler" explained in a docstring next to an "optimizer" argument does not count. It runs
+in two steps, each dearer than the one before and run only on the files it kept:
 1. plain substring tests (`"sched" in text`), which skip most of a library in microseconds;
-2. the same tests as regular expressions over the whole text, comments and docstrings included;
-3. the same tests over the identifiers of CPython's syntax tree (names, attributes, called
-   names, parameters, imports, keyword arguments): a word in a docstring or a comment, such as a
-   diffusion "noise scheduler" explained next to an "optimizer" argument, no longer counts.
-   A file CPython cannot parse is kept: the analysis reports its syntax error.
-Whatever a file imports from the project counts through ``ProjectModules``: a module that builds,
-steps or hands out schedulers makes its importer a candidate.
+2. the tests above over the code, each opened by a substring test, because a regular expression
+   with many branches scans a large file far slower than ``str.__contains__`` does.
+A file with a syntax error is judged like any other: if its code concerns schedulers, the
+analysis reports the error.
+
+What a file imports from the project counts through ``ProjectModules``: a module that builds,
+steps or hands out schedulers makes its importer a candidate, but only through the names the
+importer takes from it (``names_concerning_schedulers``): a model file that imports
+`is_deepspeed_zero3_enabled` from a module that also builds DeepSpeed's scheduler stays skipped.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from __future__ import annotations
 import ast
 import re
 from functools import lru_cache
-from typing import Callable, Collection, Iterable, List
+from typing import Callable, Collection, Dict, FrozenSet, Iterable, List, NamedTuple, Optional, Set
 
 from .model.known import looks_like_scheduler
 
@@ -39,14 +43,25 @@ BUILDS_SCHEDULER = re.compile(
     r"|create_scheduler|timm\.scheduler|configure_optimizers|lr_schedulers|lr_scheduler_step|param_scheduler"
 )
 # (b) a name that reads like a scheduler, as ``known.looks_like_scheduler`` accepts ...
-NAMED_LIKE_SCHEDULER = re.compile(r"[Ss]ched(?:ul|\b|_|\.)|_sched|\blrs\b|\blr_s\b|SCHED")
+_SCHEDULER_PART = re.compile(r"sched|Sched|SCHED|\blrs\b|\blr_s\b")
 # ... that is stepped or read (a rule about a scheduler known only by its name needs one of these) ...
-STEPPED = re.compile(r"\bstep\(|\bget_lr\(")
-# ... and optimizer activity it can be judged against (``known.TRAINING_CALL`` for call names).
-OPTIMIZER_ACTIVITY = re.compile(
-    r"(?i:optim|\bopt(?:_?[a-z0-9]{1,3})?\b|\b[a-z0-9]{1,3}_?opt\b)|param_groups|get_lr|backward\(|zero_grad"
-    r"|(?i:\b(?:\w*_)?(?:train|fit)\w*\(|\w*epoch\w*\()"
+STEPPED = re.compile(r"\b(?:step|get_lr)\s*\(")
+# ... and optimizer activity it can be judged against (``known.TRAINING_CALL`` for call names),
+# matched in the lower-cased code.
+_OPTIMIZER_NAME = re.compile(r"\bopt(?:_?[a-z0-9]{1,3})?\b|\b[a-z0-9]{1,3}_?opt\b")
+_OPTIMIZER_CALL = re.compile(r"\b(?:backward|zero_grad)\s*\(")
+_TRAINING_CALL = re.compile(r"(?:\b|_)(?:train|fit)\w*\s*\(|epoch\w*\s*\(")
+
+# Strings and comments, blanked before any test: a word there is not code.
+_STRING_OR_COMMENT = re.compile(
+    r"(?s)#[^\n]*"
+    r'|"""(?:[^"\\]|\\.|"(?!""))*"""'
+    r"|'''(?:[^'\\]|\\.|'(?!''))*'''"
+    r'|"(?:[^"\\\n]|\\.)*"'
+    r"|'(?:[^'\\\n]|\\.)*'"
 )
+_WORD_TAIL = re.compile(r"\w*")
+_CALLED = re.compile(r"\s*\(")
 
 
 def may_have_findings(
@@ -57,12 +72,9 @@ def may_have_findings(
 ) -> bool:
     """Whether ``source`` may produce a finding. ``declared_names`` are the project's own scheduler
     classes (their last component); the callables say whether a project module the source imports
-    builds/steps schedulers, or trains at all (asked only when the text alone cannot decide)."""
-    if _concerns_schedulers(source, declared_names, imports_training_code, NAMED_LIKE_SCHEDULER.search):
-        identifiers = _identifiers(source)
-        if identifiers is None:  # CPython cannot parse it: let the analysis report why
-            return True
-        if _concerns_schedulers(identifiers, declared_names, imports_training_code, _names_a_scheduler):
+    builds/steps schedulers, or trains at all (asked only when the code alone cannot decide)."""
+    if _mentions_schedulers(source, declared_names):
+        if concerns_schedulers(code_of(source), declared_names, imports_training_code):
             return True
     return imports_scheduler_code()
 
@@ -70,75 +82,131 @@ def may_have_findings(
 def has_optimizer_activity(source: str) -> bool:
     """Whether the code (not its comments) steps, names or trains an optimizer: what makes an
     imported module matter to a scheduler its importer steps."""
-    if not OPTIMIZER_ACTIVITY.search(source):
-        return False
-    identifiers = _identifiers(source)
-    return identifiers is None or bool(OPTIMIZER_ACTIVITY.search(identifiers))
+    return _optimizer_activity(code_of(source))
 
 
-def _concerns_schedulers(
-    words: str,
-    declared_names: Collection[str],
-    imports_training_code: Callable[[], bool],
-    names_a_scheduler: Callable[[str], object],
-) -> bool:
-    """(a) or (b) of the module docstring, on the whole text or on the identifiers only."""
-    if any(re.search(rf"\b{re.escape(name)}\b", words) for name in declared_names):
-        return True
-    if not any(word in words for word in _SUBSTRINGS):
-        return False
-    if BUILDS_SCHEDULER.search(words):
-        return True
-    if not names_a_scheduler(words) or not STEPPED.search(words):
-        return False
-    return bool(OPTIMIZER_ACTIVITY.search(words)) or imports_training_code()
-
-
-# In the identifiers: a word with "sched" in it, and whether it is called.
-_SCHEDULER_WORD = re.compile(r"\b(\w*(?:sched|Sched|SCHED)\w*|lrs|lr_s)\b(\(?)")
-
-
-def _names_a_scheduler(identifiers: str) -> bool:
-    """Whether an object (not a called function) is named as the model takes for a scheduler."""
-    return any(not called and looks_like_scheduler(word) for word, called in _SCHEDULER_WORD.findall(identifiers))
+def code_of(source: str) -> str:
+    """The source with its strings and comments blanked (a string's prefix letter stays)."""
+    return _code_of(source)
 
 
 @lru_cache(maxsize=64)  # an imported module is asked both of its tests
-def _identifiers(source: str) -> "str | None":
-    """The code's own words, space separated; a called name is followed by `(`."""
+def _code_of(source: str) -> str:
+    return _STRING_OR_COMMENT.sub(" ", source)
+
+
+def _mentions_schedulers(text: str, declared_names: Collection[str]) -> bool:
+    return any(word in text for word in _SUBSTRINGS) or any(name in text for name in declared_names)
+
+
+def concerns_schedulers(
+    code: str, declared_names: Collection[str] = (), imports_training_code: Callable[[], bool] = lambda: False
+) -> bool:
+    """(a) or (b) of the module docstring, on code whose strings and comments are blanked."""
+    if any(name in code and re.search(rf"\b{re.escape(name)}\b", code) for name in declared_names):
+        return True
+    if not any(word in code for word in _SUBSTRINGS):
+        return False
+    if BUILDS_SCHEDULER.search(code):
+        return True
+    if not ("step" in code or "get_lr" in code) or not STEPPED.search(code) or not _names_a_scheduler(code):
+        return False
+    return _optimizer_activity(code) or imports_training_code()
+
+
+def _names_a_scheduler(code: str) -> bool:
+    """Whether an object (not a called function) is named as the model takes for a scheduler."""
+    seen: Set[str] = set()
+    for match in _SCHEDULER_PART.finditer(code):
+        start = match.start()
+        while start and (code[start - 1].isalnum() or code[start - 1] == "_"):
+            start -= 1
+        end = _WORD_TAIL.match(code, match.end()).end()  # type: ignore[union-attr]
+        word = code[start:end]
+        if word in seen:
+            continue
+        seen.add(word)
+        if not _CALLED.match(code, end) and looks_like_scheduler(word):
+            return True
+    return False
+
+
+def _optimizer_activity(code: str) -> bool:
+    lower = code.lower()
+    if "optim" in lower or "param_groups" in code or "get_lr" in code:
+        return True
+    if ("backward" in code or "zero_grad" in code) and _OPTIMIZER_CALL.search(code):
+        return True
+    if "opt" in lower and _OPTIMIZER_NAME.search(lower):
+        return True
+    return any(word in lower for word in ("train", "fit", "epoch")) and bool(_TRAINING_CALL.search(lower))
+
+
+# -- the names a module hands its importers --------------------------------------------------
+
+
+class Definitions(NamedTuple):
+    """What a module's top level binds, and which of those names need the analysis when imported."""
+
+    bound: FrozenSet[str]
+    concerning: FrozenSet[str]
+
+
+def names_concerning_schedulers(source: str, declared_names: Collection[str] = ()) -> Optional[Definitions]:
+    """The module's top-level names whose definition, with every definition of the module it names
+    (helpers, base classes, imports), passes the test of ``may_have_findings``. None when that
+    cannot be told by name (the module does not parse, or imports `*`): then the whole module counts."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-    return " ".join(_words(ast.walk(tree)))
+    lines = source.splitlines(keepends=True)
+    units: Dict[str, List[ast.stmt]] = {}
+    for statement in _top_level(tree.body):
+        names = _bound_names(statement)
+        if names is None:
+            return None
+        for name in names:
+            units.setdefault(name, []).append(statement)
+    concerning = frozenset(
+        name for name in units if concerns_schedulers(_closure_code(name, units, lines), declared_names)
+    )
+    return Definitions(frozenset(units), concerning)
 
 
-def _words(nodes: Iterable[ast.AST]) -> List[str]:
-    words: List[str] = []
-    add = words.append
-    called = set()  # the callee of each call: written once, with its `(`
-    for node in nodes:
-        kind = type(node)
-        if kind is ast.Name:
-            if id(node) not in called:
-                add(node.id)  # type: ignore[attr-defined]
-        elif kind is ast.Attribute:
-            if id(node) not in called:
-                add(node.attr)  # type: ignore[attr-defined]
-        elif kind is ast.Call:
-            func = node.func  # type: ignore[attr-defined]
-            called.add(id(func))
-            name = func.id if type(func) is ast.Name else func.attr if type(func) is ast.Attribute else ""
-            add(name + "(")
-        elif kind is ast.arg or kind is ast.keyword:
-            add(node.arg or "")  # type: ignore[attr-defined]
-        elif kind in _DEFINITIONS:
-            add(node.name + "(")  # type: ignore[attr-defined]  # a function or class, not an object
-        elif kind is ast.alias:
-            add(f"{node.name} {node.asname or ''}")  # type: ignore[attr-defined]
-        elif kind is ast.ImportFrom:
-            add(node.module or "")  # type: ignore[attr-defined]
-    return words
+def _top_level(body: Iterable[ast.stmt]) -> Iterable[ast.stmt]:
+    """Statements run on import, looking inside `if`/`try`/`with` (`if is_torch_available():`)."""
+    for statement in body:
+        if isinstance(statement, (ast.If, ast.Try, ast.With, ast.For, ast.While)):
+            for block in ("body", "orelse", "finalbody"):
+                yield from _top_level(getattr(statement, block, ()))
+            for handler in getattr(statement, "handlers", ()):
+                yield from _top_level(handler.body)
+        else:
+            yield statement
 
 
-_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+def _bound_names(statement: ast.stmt) -> Optional[List[str]]:
+    if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return [statement.name]
+    if isinstance(statement, (ast.Import, ast.ImportFrom)):
+        if any(alias.name == "*" for alias in statement.names):
+            return None
+        return [(alias.asname or alias.name).split(".")[0] for alias in statement.names]
+    targets = ast.walk(statement) if isinstance(statement, (ast.Assign, ast.AnnAssign, ast.AugAssign)) else ()
+    return [node.id for node in targets if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)]
+
+
+def _closure_code(name: str, units: Dict[str, List[ast.stmt]], lines: List[str]) -> str:
+    """The code of ``name``'s definitions and, transitively, of every module name they mention."""
+    pending, seen, parts = [name], {name}, []
+    while pending:
+        for statement in units.get(pending.pop(), ()):
+            first = min([statement.lineno] + [d.lineno for d in getattr(statement, "decorator_list", ())])
+            code = code_of("".join(lines[first - 1 : statement.end_lineno]))
+            parts.append(code)
+            for word in set(re.findall(r"\w+", code)):
+                if word in units and word not in seen:
+                    seen.add(word)
+                    pending.append(word)
+    return "\n".join(parts)

@@ -17,7 +17,7 @@ from collections import OrderedDict
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Dict, Iterator, List, Optional, Set, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, FrozenSet, Iterator, List, Optional, Set, Tuple, TypeVar
 
 if TYPE_CHECKING:  # libcst is imported only when a module is parsed: the pre-filter needs none of it
     import libcst as cst
@@ -29,15 +29,20 @@ MAX_MODULE_BYTES = 1_000_000  # a generated or vendored giant is not worth follo
 MAX_PARSED_MODULES = 48
 _PARSED: "OrderedDict[Tuple[str, int, int], Optional[cst.Module]]" = OrderedDict()
 _SOURCE: Dict[Tuple[str, int, int], bytes] = {}
-_MATCHES: Dict[Tuple[Tuple[str, int, int], Callable[[str], object]], bool] = {}
+_JUDGED: Dict[Tuple[Tuple[str, int, int], Callable[[str], object]], object] = {}
+_T = TypeVar("_T")
 # A module worth following imports a training library and may build, step or train with optimizers
 # and schedulers; anything else (models, data, the standard library) stays opaque, as before.
 _TRAINING_LIBRARY = re.compile(
     r"^[ \t]*(?:import|from)[ \t]+(?:torch|lightning|pytorch_lightning|transformers|timm|accelerate|deepspeed)\b", re.M
 )
 _TRAINING_WORDS = re.compile(r"[Ss]ched|LR\b|optim|\.step\(|backward\(|lr_lambda")
-# `from pkg.utils import a, b` / `from . import engine` / `import pkg.utils as u`
-_IMPORT = re.compile(r"^[ \t]*(?:from[ \t]+([.\w]+)[ \t]+import[ \t]+\(?([^)\n#]*)|import[ \t]+([.\w]+))", re.M)
+# `from pkg.utils import a, b` / `from . import (engine, utils)` / `import pkg.utils as u, os`
+_IMPORT = re.compile(
+    r"^[ \t]*(?:from[ \t]+([.\w]+)[ \t]+import[ \t]*(?:\(([^)]*)\)|([^\n#;]*))|import[ \t]+([^\n#;]*))", re.M
+)
+# What an importer takes from a module: the names, or None for the module itself (any of its names).
+ImportedNames = Optional[FrozenSet[str]]
 
 
 class ProjectModules:
@@ -51,36 +56,42 @@ class ProjectModules:
         """The file defining the module part of ``qualname`` and the attribute path after it:
         `utils.build_scheduler` -> (…/utils.py, ["build_scheduler"]). Relative names
         (`.engine.train`) resolve against ``importer`` (default: the checked file)."""
-        base = (importer or self.file).parent
-        dots = len(qualname) - len(qualname.lstrip("."))
-        parts = [part for part in qualname.lstrip(".").split(".") if part]
-        if dots:
-            for _ in range(dots - 1):
-                base = base.parent
-            roots = [base]
-        else:
-            roots = [base] + [root for root in self.roots if root != base]
-        for length in range(len(parts) - 1, 0, -1):
-            for root in roots:
-                found = _module_file(root, tuple(parts[:length]))
-                if found is not None:
-                    return found, parts[length:]
-        return None
+        found = _resolve((importer or self.file).parent, tuple(self.roots), qualname)
+        return (found[0], list(found[1])) if found is not None else None
 
-    def imported_files(self, source: str) -> List[Path]:
-        """The project files a module's import statements name (read from the text, not parsed)."""
-        found: List[Path] = []
-        for match in _IMPORT.finditer(source):
-            module, names, imported = match.groups()
-            if imported:
-                candidates = [imported]
+    def imported_names(self, source: str) -> Dict[Path, ImportedNames]:
+        """The project files a module's import statements name (read from the text, not parsed),
+        each with the names taken from it: `from utils import a, b` -> {…/utils.py: {"a", "b"}};
+        `import utils`, `from pkg import utils` and `from utils import *` take the whole module (None)."""
+        found: Dict[Path, ImportedNames] = {}
+
+        def take(path: Path, names: ImportedNames) -> None:
+            if names is None or (path in found and found[path] is None):
+                found[path] = None
             else:
-                joiner = "" if module.endswith(".") else "."
-                candidates = [module] + [module + joiner + name for name in _names(names)]
-            for candidate in candidates:
-                resolved = self.resolve(candidate + ".x")  # `.x`: any attribute of that module
-                if resolved is not None and resolved[0] not in found:
-                    found.append(resolved[0])
+                found[path] = (found.get(path) or frozenset()) | names
+
+        for match in _IMPORT.finditer(source):
+            module, parenthesized, listed, imported = match.groups()
+            if module is None:  # `import a.b as c, d`
+                for name in _import_list(imported) or []:
+                    resolved = self.resolve(name + ".x")  # `.x`: any attribute of that module
+                    if resolved is not None:
+                        take(resolved[0], None)
+                continue
+            names = _import_list(parenthesized if parenthesized is not None else listed)
+            joiner = "" if module.endswith(".") else "."
+            if names is None:  # `*`, or a list this reading cannot split: the whole module
+                resolved = self.resolve(module + joiner + "x")
+                if resolved is not None:
+                    take(resolved[0], None)
+                continue
+            for name in names:
+                resolved = self.resolve(module + joiner + name + ".x")
+                if resolved is not None:
+                    path, attributes = resolved
+                    # a submodule (`from pkg import utils`), or a path this reading cannot place
+                    take(path, frozenset([name]) if attributes == [name, "x"] else None)
         return found
 
     @staticmethod
@@ -91,13 +102,19 @@ class ProjectModules:
     @staticmethod
     def satisfies(path: Path, test: Callable[[str], object]) -> bool:
         """Whether ``test`` holds for the module's text; judged once per version of the file."""
+        return bool(ProjectModules.judge(path, test, False))
+
+    @staticmethod
+    def judge(path: Path, judgement: Callable[[str], _T], unreadable: _T) -> _T:
+        """``judgement`` of the module's text, computed once per version of the file; ``unreadable``
+        when the module cannot be read."""
         key, data = _read(path)
         if key is None:
-            return False
-        memo = (key, test)
-        if memo not in _MATCHES:
-            _MATCHES[memo] = bool(test(data.decode("utf-8", errors="replace")))
-        return _MATCHES[memo]
+            return unreadable
+        memo = (key, judgement)
+        if memo not in _JUDGED:
+            _JUDGED[memo] = judgement(data.decode("utf-8", errors="replace"))
+        return _JUDGED[memo]  # type: ignore[no-any-return]
 
     @staticmethod
     def worth_following(path: Path) -> bool:
@@ -172,10 +189,43 @@ def _worth_following(path: Path) -> bool:
     return ProjectModules.matches(path, _TRAINING_LIBRARY) and ProjectModules.matches(path, _TRAINING_WORDS)
 
 
-def _names(text: str) -> List[str]:
-    """`a, b as c` -> ["a", "b"]."""
-    names = (part.split(" as ")[0].strip() for part in text.split(","))
-    return [name for name in names if name.isidentifier()]
+def _import_list(text: str) -> Optional[List[str]]:
+    """`a, b as c` -> ["a", "b"]; `a.b as c` -> ["a.b"]; None for `*` or a list that does not read
+    cleanly (a backslash continuation), so the caller takes the whole module."""
+    names = []
+    for part in re.sub(r"#[^\n]*", "", text).split(","):
+        name = part.strip().split(" as ")[0].strip()
+        if not name:
+            continue
+        if not all(piece.isidentifier() for piece in name.split(".")):
+            return None
+        names.append(name)
+    return names
+
+
+@lru_cache(maxsize=16384)  # a package's files import the same few modules
+def _resolve(base: Path, roots: Tuple[Path, ...], qualname: str) -> Optional[Tuple[Path, Tuple[str, ...]]]:
+    dots = len(qualname) - len(qualname.lstrip("."))
+    parts = tuple(part for part in qualname.lstrip(".").split(".") if part)
+    if dots:
+        for _ in range(dots - 1):
+            base = base.parent
+        search: Tuple[Path, ...] = (base,)
+    else:
+        search = (base,) + tuple(root for root in roots if root != base)
+    # most imports name an installed package: one cached look per root settles them
+    search = tuple(root for root in search if parts and _has_entry(str(root), parts[0]))
+    return _find_module(search, parts) if search else None
+
+
+@lru_cache(maxsize=16384)
+def _find_module(roots: Tuple[Path, ...], parts: Tuple[str, ...]) -> Optional[Tuple[Path, Tuple[str, ...]]]:
+    for length in range(len(parts) - 1, 0, -1):
+        for root in roots:
+            found = _module_file(root, parts[:length])
+            if found is not None:
+                return found, parts[length:]
+    return None
 
 
 def _parse(data: bytes) -> Optional["cst.Module"]:
@@ -187,7 +237,14 @@ def _parse(data: bytes) -> Optional["cst.Module"]:
         return None
 
 
-@lru_cache(maxsize=4096)  # one run asks the same few questions for every file of a folder
+@lru_cache(maxsize=65536)
+def _has_entry(root: str, name: str) -> bool:
+    """Whether `root/name.py` or `root/name/` exists: where a module path could start."""
+    start = os.path.join(root, name)
+    return os.path.isdir(start) or os.path.isfile(start + ".py")
+
+
+@lru_cache(maxsize=65536)  # one run asks the same few questions for every file of a folder
 def _module_file(root: Path, parts: Tuple[str, ...]) -> Optional[Path]:
     folder = root.joinpath(*parts)
     for candidate in (folder.with_suffix(".py"), folder / "__init__.py"):

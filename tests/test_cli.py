@@ -22,7 +22,7 @@ from lrlint.catalogue import RULES
 from lrlint.cli import main
 from lrlint.diagnostics import FileResult
 
-BAD = "def f(:  # lr_scheduler\n"  # LR000 at 1:7 (a file naming no scheduler is not even parsed)
+BAD = "def f(:  lr_scheduler\n"  # LR000 at 1:7 (a file whose code names no scheduler is not even parsed)
 BAD_LINE = "bad.py:1:7: LR000 cannot analyze file: syntax error: invalid syntax"
 GOOD = "x = 1\n"
 
@@ -243,7 +243,7 @@ def test_output_formats(project: Path) -> None:
     write(project, "bad.py", BAD)
     assert invoke("--output-format", "concise").stdout == BAD_LINE + "\n"
     full = invoke("--output-format", "full").stdout
-    assert full.startswith(BAD_LINE + "\n  |\n1 | def f(:  # lr_scheduler\n  |       ^ LR000\n")
+    assert full.startswith(BAD_LINE + "\n  |\n1 | def f(:  lr_scheduler\n  |       ^ LR000\n")
     assert f"= help: {RULES['LR000'].summary}" in full
     assert json.loads(invoke("--output-format", "json").stdout)[0]["code"] == "LR000"
     assert json.loads(invoke("--output-format", "json-lines").stdout.splitlines()[0])["code"] == "LR000"

@@ -10,7 +10,7 @@ import pytest
 from lrlint import engine
 from lrlint.catalogue import RULES
 from lrlint.engine import lint_source
-from lrlint.prefilter import may_have_findings
+from lrlint.prefilter import may_have_findings, names_concerning_schedulers
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = sorted((ROOT / "fixtures").glob("*/*.py"))
@@ -66,7 +66,14 @@ def test_code_that_names_no_scheduler_is_not_parsed(monkeypatch: pytest.MonkeyPa
         # the words only in a docstring or a comment
         ('"""Uses StepLR with the optimizer."""\nx = 1  # scheduler.step()\n', False),
         (DIFFUSION_PIPELINE, False),
-        ("def f(:  # scheduler.step() and optimizer\n", True),  # cannot tell without parsing: kept
+        # a syntax error is judged by its code like any other file
+        ("def f(:  # scheduler.step() and optimizer\n", False),
+        ("def f(scheduler, optimizer:\n    scheduler.step()\n", True),
+        # a backslash at a line's end inside a docstring does not end the docstring early
+        ('def f(optimizer):\n    """a \\\n    scheduler.step() here"""\n    scheduler = 1\n', False),
+        ("x = 'scheduler.step()'; opt = 1; sched = 2\n", False),
+        ('x = f"{scheduler.step()}"; opt = 1\n', False),  # an f-string's fields are text here
+        ("def f(optimizer, sched):\n    sched.step ()\n", True),
         # named like one but never stepped, or only a function's name
         ("schedulefree_version = version(optimizer)\n", False),
         ("def f(optimizer):\n    build_scheduler(optimizer).step()\n", False),
@@ -106,3 +113,75 @@ def test_a_fixture_the_filter_skips_has_no_finding(path: Path, monkeypatch: pyte
 def test_every_rule_example_passes_the_filter(code: str) -> None:
     example = RULES[code].example
     assert example and may_have_findings(example), f"{code}'s example would be skipped"
+
+
+HELPERS = """
+import torch
+from transformers import get_linear_schedule_with_warmup
+
+
+def is_zero3_enabled():
+    return False
+
+
+def _warmup(optimizer, steps):
+    return get_linear_schedule_with_warmup(optimizer, 0, steps)
+
+
+def build_scheduler(optimizer, steps):
+    return _warmup(optimizer, steps)
+
+
+class Runner(Base):
+    def fit(self):
+        self.scheduler = build_scheduler(self.optimizer, 10)
+
+
+class Base:
+    pass
+
+
+if torch.cuda.is_available():
+    from transformers import get_scheduler as pick
+else:
+    pick = None
+"""
+
+
+@pytest.mark.parametrize(
+    "name, concerning",
+    [
+        ("is_zero3_enabled", False),
+        ("_warmup", True),
+        ("build_scheduler", True),  # through the helper it calls
+        ("Runner", True),  # through the function one of its methods calls
+        ("Base", False),
+        ("pick", True),  # bound inside an `if`, both ways
+        ("torch", False),
+    ],
+)
+def test_a_module_is_judged_name_by_name(name: str, concerning: bool) -> None:
+    definitions = names_concerning_schedulers(HELPERS)
+    assert definitions is not None and name in definitions.bound
+    assert (name in definitions.concerning) is concerning
+
+
+def test_a_module_that_cannot_be_judged_by_name_counts_whole() -> None:
+    assert names_concerning_schedulers("from helpers import *\n") is None
+    assert names_concerning_schedulers("def f(:\n") is None
+
+
+def test_an_importer_is_a_candidate_only_through_the_names_it_takes(tmp_path: Path) -> None:
+    (tmp_path / "helpers.py").write_text(HELPERS)
+    checked = tmp_path / "model.py"
+
+    def candidate(source: str) -> bool:
+        return engine._may_have_findings(source, None, engine.ProjectModules(checked))
+
+    assert not candidate("from helpers import is_zero3_enabled\nis_zero3_enabled()\n")
+    assert candidate("from helpers import is_zero3_enabled, build_scheduler\nbuild_scheduler(o, 1)\n")
+    assert candidate("from helpers import (\n    is_zero3_enabled,  # zero\n    build_scheduler,\n)\n")
+    assert candidate("import helpers\nhelpers.is_zero3_enabled()\n")  # the module itself: any name
+    assert candidate("from helpers import *\n")
+    assert candidate("from helpers import is_zero3_enabled, \\\n    build_scheduler\n")  # not split: whole
+    assert not candidate("from helpers import Base\n")
