@@ -2,8 +2,8 @@
 checked again (`.lrlint_cache/`, like ruff's `.ruff_cache/`).
 
 An entry is keyed by the file's path and holds the SHA-256 of its bytes, a fingerprint of
-everything else the result depends on (lrlint's version, the selected rules, the declared
-schedulers, the path as displayed), the project modules the analysis read while checking it
+everything else the result depends on (lrlint's version and the stamps of its own files, the
+selected rules, the declared schedulers, the path as displayed), the project modules the analysis read while checking it
 (each with its own digest), and the result. A file's size and modification time only decide
 whether its bytes must be read and hashed again: a touched but unchanged file still hits, an
 edited one always misses, whatever its timestamp says.
@@ -66,7 +66,22 @@ def settings_fingerprint(codes: Iterable[str], schedulers: Mapping[str, Tuple[st
 
 @lru_cache(maxsize=64)  # a run has one or a few configs, and thousands of files
 def _shared_settings(codes: FrozenSet[str], declared: tuple) -> str:
-    return repr((__version__, _FORMAT, sorted(codes), declared))
+    return repr((__version__, _code_stamp(), _FORMAT, sorted(codes), declared))
+
+
+@lru_cache(maxsize=1)
+def _code_stamp() -> str:
+    """lrlint's own code, by the size and modification time of its files: a git checkout or an
+    editable install changes the code without changing the version, and must not reuse results."""
+    package = Path(__file__).resolve().parent
+    files = []
+    for path in sorted(package.rglob("*.py")):
+        try:
+            status = path.stat()
+        except OSError:
+            continue
+        files.append(f"{path.relative_to(package)} {status.st_size} {status.st_mtime_ns}")
+    return hashlib.sha256("\n".join(files).encode()).hexdigest()[:16]
 
 
 @dataclass

@@ -14,7 +14,7 @@ from typing import List
 import pytest
 from conftest import invoke
 
-from lrlint import batch
+from lrlint import batch, cache
 from lrlint.batch import Job, check_files, check_one
 from lrlint.cache import ResultCache
 
@@ -83,6 +83,19 @@ def test_other_settings_are_other_results(project: Path, checked: List[str]) -> 
     assert invoke("-q").exit_code == 1
     assert invoke("-q", "--ignore", "LR001").exit_code == 0
     assert invoke("-q", "--ignore", "LR001").exit_code == 0
+    assert checked == ["train.py", "train.py"]
+
+
+def test_other_lrlint_code_is_other_results(project: Path, checked: List[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A checkout or editable install changes lrlint without changing its version."""
+    (project / "train.py").write_text(TRAIN)
+    invoke("-q")
+    monkeypatch.setattr(cache, "_code_stamp", lambda: "edited")
+    cache._shared_settings.cache_clear()
+    try:
+        invoke("-q")
+    finally:
+        cache._shared_settings.cache_clear()
     assert checked == ["train.py", "train.py"]
 
 

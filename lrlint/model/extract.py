@@ -42,6 +42,7 @@ from . import (
 from .syntax import (
     argparse_defaults,
     argument,
+    child_nodes,
     counts_steps,
     expressions_below,
     identifiers,
@@ -81,6 +82,8 @@ from .values import (
 )
 
 MAX_INLINE_DEPTH = 10
+# Expressions with nothing inside to evaluate.
+_INERT_EXPRESSIONS = frozenset({cst.SimpleString, cst.Integer, cst.Float, cst.Imaginary, cst.Ellipsis})
 # Inlining is context-sensitive, so a file whose functions all call each other could take
 # exponential time. Past these limits calls are left opaque, which only makes the rules quieter.
 MAX_CONTEXTS_PER_FUNCTION = 12
@@ -826,14 +829,17 @@ class Interpreter:
     # -- expressions -----------------------------------------------------------------------
 
     def eval(self, node: Optional[cst.BaseExpression], env: Env) -> Value:
-        if node is None:
+        # The commonest kinds first, by exact type: libcst's classes are ABCs, and each failed
+        # isinstance against one is a Python-level call.
+        kind = type(node)
+        if kind is cst.Name:
+            return self.eval_name(node, env)  # type: ignore[arg-type]
+        if kind is cst.Attribute:
+            return self.eval_attribute(node, env)  # type: ignore[arg-type]
+        if kind is cst.Call:
+            return self.eval_call(node, env)  # type: ignore[arg-type]
+        if node is None or kind in _INERT_EXPRESSIONS:
             return None
-        if isinstance(node, cst.Name):
-            return self.eval_name(node, env)
-        if isinstance(node, cst.Attribute):
-            return self.eval_attribute(node, env)
-        if isinstance(node, cst.Call):
-            return self.eval_call(node, env)
         if isinstance(node, cst.Subscript):
             return self.eval_subscript(node, env)
         if isinstance(node, (cst.Tuple, cst.List, cst.Set)):
@@ -881,7 +887,7 @@ class Interpreter:
         if isinstance(node, (cst.Name, cst.SimpleString, cst.Integer, cst.Float, cst.Ellipsis)):
             return None
         # Anything else (operators, comparisons, f-strings, ...): evaluate what it contains.
-        for child in node.children:
+        for child in child_nodes(node):
             if isinstance(child, cst.BaseExpression):
                 self.eval(child, env)
             else:

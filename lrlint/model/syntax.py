@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from typing import Dict, Iterator, Optional
+from functools import lru_cache
+from typing import Dict, Iterator, List, Optional, Tuple
 
 import libcst as cst
 
@@ -15,7 +17,26 @@ def walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
     while stack:
         current = stack.pop()
         yield current
-        stack.extend(reversed(current.children))
+        stack.extend(reversed(child_nodes(current)))
+
+
+def child_nodes(node: cst.CSTNode) -> List[cst.CSTNode]:
+    """The node's children in field order. libcst's ``children`` visits the node with a
+    collecting visitor, which costs several times more; the whole-module walks of the model
+    (argparse defaults, names in conditions) are a good part of the analysis."""
+    found: List[cst.CSTNode] = []
+    for name in _node_fields(type(node)):
+        value = getattr(node, name)
+        if isinstance(value, cst.CSTNode):
+            found.append(value)
+        elif isinstance(value, (list, tuple)):
+            found.extend(item for item in value if isinstance(item, cst.CSTNode))
+    return found
+
+
+@lru_cache(maxsize=None)
+def _node_fields(kind: type) -> Tuple[str, ...]:
+    return tuple(field.name for field in dataclasses.fields(kind))
 
 
 def names_in(node: Optional[cst.CSTNode]) -> Iterator[cst.Name]:
@@ -34,7 +55,7 @@ def identifiers(node: cst.CSTNode) -> Iterator[str]:
 
 def expressions_below(node: cst.CSTNode) -> Iterator[cst.BaseExpression]:
     """The outermost expressions inside a non-expression node (Arg, Element, f-string part...)."""
-    for child in node.children:
+    for child in child_nodes(node):
         if isinstance(child, cst.BaseExpression):
             yield child
         else:
