@@ -38,9 +38,7 @@ _TRAINING_LIBRARY = re.compile(
 )
 _TRAINING_WORDS = re.compile(r"[Ss]ched|LR\b|optim|\.step\(|backward\(|lr_lambda")
 # `from pkg.utils import a, b` / `from . import (engine, utils)` / `import pkg.utils as u, os`
-_IMPORT = re.compile(
-    r"^[ \t]*(?:from[ \t]+([.\w]+)[ \t]+import[ \t]*(?:\(([^)]*)\)|([^\n#;]*))|import[ \t]+([^\n#;]*))", re.M
-)
+_IMPORT = re.compile(r"[ \t]*(?:from[ \t]+([.\w]+)[ \t]+import[ \t]*(?:\(([^)]*)\)|([^\n#;]*))|import[ \t]+([^\n#;]*))")
 # What an importer takes from a module: the names, or None for the module itself (any of its names).
 ImportedNames = Optional[FrozenSet[str]]
 
@@ -51,48 +49,55 @@ class ProjectModules:
     def __init__(self, path: Path) -> None:
         self.file = path.resolve()
         self.roots = _search_roots(self.file.parent)
+        # resolution works on strings: pathlib's objects cost more than the lookups themselves
+        self._folder = str(self.file.parent)
+        self._roots = tuple(str(root) for root in self.roots)
 
     def resolve(self, qualname: str, importer: Optional[Path] = None) -> Optional[Tuple[Path, List[str]]]:
         """The file defining the module part of ``qualname`` and the attribute path after it:
         `utils.build_scheduler` -> (…/utils.py, ["build_scheduler"]). Relative names
         (`.engine.train`) resolve against ``importer`` (default: the checked file)."""
-        found = _resolve((importer or self.file).parent, tuple(self.roots), qualname)
-        return (found[0], list(found[1])) if found is not None else None
+        folder = str(importer.parent) if importer is not None else self._folder
+        found = _resolve(folder, self._roots, qualname)
+        return (Path(found[0]), list(found[1])) if found is not None else None
 
     def imported_names(self, source: str) -> Dict[Path, ImportedNames]:
         """The project files a module's import statements name (read from the text, not parsed),
         each with the names taken from it: `from utils import a, b` -> {…/utils.py: {"a", "b"}};
         `import utils`, `from pkg import utils` and `from utils import *` take the whole module (None)."""
-        found: Dict[Path, ImportedNames] = {}
+        found: Dict[str, ImportedNames] = {}
 
-        def take(path: Path, names: ImportedNames) -> None:
+        def take(path: str, names: ImportedNames) -> None:
             if names is None or (path in found and found[path] is None):
                 found[path] = None
             else:
                 found[path] = (found.get(path) or frozenset()) | names
 
-        for match in _IMPORT.finditer(source):
+        def resolve(qualname: str) -> Optional[Tuple[str, Tuple[str, ...]]]:
+            return _resolve(self._folder, self._roots, qualname)
+
+        for match in _import_statements(source):
             module, parenthesized, listed, imported = match.groups()
             if module is None:  # `import a.b as c, d`
                 for name in _import_list(imported) or []:
-                    resolved = self.resolve(name + ".x")  # `.x`: any attribute of that module
+                    resolved = resolve(name + ".x")  # `.x`: any attribute of that module
                     if resolved is not None:
                         take(resolved[0], None)
                 continue
             names = _import_list(parenthesized if parenthesized is not None else listed)
             joiner = "" if module.endswith(".") else "."
             if names is None:  # `*`, or a list this reading cannot split: the whole module
-                resolved = self.resolve(module + joiner + "x")
+                resolved = resolve(module + joiner + "x")
                 if resolved is not None:
                     take(resolved[0], None)
                 continue
             for name in names:
-                resolved = self.resolve(module + joiner + name + ".x")
+                resolved = resolve(module + joiner + name + ".x")
                 if resolved is not None:
                     path, attributes = resolved
                     # a submodule (`from pkg import utils`), or a path this reading cannot place
-                    take(path, frozenset([name]) if attributes == [name, "x"] else None)
-        return found
+                    take(path, frozenset([name]) if attributes == (name, "x") else None)
+        return {Path(path): names for path, names in found.items()}
 
     @staticmethod
     def matches(path: Path, pattern: "re.Pattern[str]") -> bool:
@@ -203,23 +208,38 @@ def _import_list(text: str) -> Optional[List[str]]:
     return names
 
 
+def _import_statements(source: str) -> Iterator["re.Match[str]"]:
+    """The import statements, found from each `import` in the text: a regular expression anchored
+    at every line start scans a large file several times slower."""
+    index = source.find("import")
+    while index != -1:
+        match = _IMPORT.match(source, source.rfind("\n", 0, index) + 1)
+        if match is not None and match.end() > index:
+            yield match
+            index = source.find("import", match.end())
+        else:
+            index = source.find("import", index + 6)
+
+
 @lru_cache(maxsize=16384)  # a package's files import the same few modules
-def _resolve(base: Path, roots: Tuple[Path, ...], qualname: str) -> Optional[Tuple[Path, Tuple[str, ...]]]:
+def _resolve(folder: str, roots: Tuple[str, ...], qualname: str) -> Optional[Tuple[str, Tuple[str, ...]]]:
     dots = len(qualname) - len(qualname.lstrip("."))
     parts = tuple(part for part in qualname.lstrip(".").split(".") if part)
+    if not parts:
+        return None
     if dots:
         for _ in range(dots - 1):
-            base = base.parent
-        search: Tuple[Path, ...] = (base,)
+            folder = os.path.dirname(folder)
+        search: Tuple[str, ...] = (folder,)
     else:
-        search = (base,) + tuple(root for root in roots if root != base)
+        search = (folder,) + tuple(root for root in roots if root != folder)
     # most imports name an installed package: one cached look per root settles them
-    search = tuple(root for root in search if parts and _has_entry(str(root), parts[0]))
+    search = tuple(root for root in search if _has_entry(root, parts[0]))
     return _find_module(search, parts) if search else None
 
 
 @lru_cache(maxsize=16384)
-def _find_module(roots: Tuple[Path, ...], parts: Tuple[str, ...]) -> Optional[Tuple[Path, Tuple[str, ...]]]:
+def _find_module(roots: Tuple[str, ...], parts: Tuple[str, ...]) -> Optional[Tuple[str, Tuple[str, ...]]]:
     for length in range(len(parts) - 1, 0, -1):
         for root in roots:
             found = _module_file(root, parts[:length])
@@ -245,10 +265,10 @@ def _has_entry(root: str, name: str) -> bool:
 
 
 @lru_cache(maxsize=65536)  # one run asks the same few questions for every file of a folder
-def _module_file(root: Path, parts: Tuple[str, ...]) -> Optional[Path]:
-    folder = root.joinpath(*parts)
-    for candidate in (folder.with_suffix(".py"), folder / "__init__.py"):
-        if candidate.is_file():
+def _module_file(root: str, parts: Tuple[str, ...]) -> Optional[str]:
+    folder = os.path.join(root, *parts)
+    for candidate in (folder + ".py", os.path.join(folder, "__init__.py")):
+        if os.path.isfile(candidate):
             return candidate
     return None
 
