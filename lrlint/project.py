@@ -229,6 +229,10 @@ def _resolve(folder: str, roots: Tuple[str, ...], qualname: str) -> Optional[Tup
         return None
     if dots:
         for _ in range(dots - 1):
+            # as Python, never above the top-level package: `from ..... import x` must not read
+            # files outside the project
+            if not os.path.isfile(os.path.join(folder, "__init__.py")):
+                return None
             folder = os.path.dirname(folder)
         search: Tuple[str, ...] = (folder,)
     else:
