@@ -26,3 +26,23 @@ def invoke(*args: str, env: Optional[Dict[str, str]] = None) -> Result:
     except TypeError:
         runner = CliRunner()
     return runner.invoke(cli, list(args), env=env, catch_exceptions=False)
+
+
+# -- slow tests: run with `pytest --run-slow` (or `-m slow` for those alone) -------------------
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--run-slow", action="store_true", help="also run the tests marked slow (minutes each)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "slow: minutes long; skipped unless --run-slow or -m slow")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: "list[pytest.Item]") -> None:
+    if config.getoption("--run-slow") or "slow" in (config.getoption("-m") or ""):
+        return
+    skip = pytest.mark.skip(reason="slow: run with --run-slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
