@@ -10,6 +10,10 @@ How it stays transparent:
 - What it observes (optimizer steps, backward passes, DataLoader passes) comes from counters in
   ``signals``; the checks live in ``checks``. Hot path: dictionary lookups and integer arithmetic
   per step; no ``.item()``, no device synchronisation, no collective.
+- A bug of the guard's own never stops training: every path from the user's code into the guard
+  (``step()``, the hooks in ``signals``, construction, unpickling, the end-of-run report) catches
+  its own errors, warns once and stands aside; only a finding under ``on_violation="raise"``, or a
+  warning the user's filters turn into an error, leaves it.
 """
 
 from __future__ import annotations
@@ -28,11 +32,10 @@ from torch.optim.lr_scheduler import ChainedScheduler, LRScheduler, ReduceLROnPl
 from ..catalogue import RULES
 from . import MODES
 from .checks import GuardState, check_step, metric_value
-from .errors import ScheduleMisuseError, ScheduleMisuseWarning, describe
-from .signals import COUNTS, learning_rates, patch_accelerate, watch
+from .errors import HEALTH, RUNTIME_DIR, ScheduleMisuseError, ScheduleMisuseWarning, describe, stand_aside
+from .signals import COUNTS, patch_accelerate, remember_learning_rates, watch
 
 logger = logging.getLogger("lrlint")
-RUNTIME_DIR = os.path.dirname(os.path.abspath(__file__))
 TORCH_ORDER_WARNING = "Detected call of `lr_scheduler.step()` before `optimizer.step()`"
 
 _STATES: Dict[int, GuardState] = {}
@@ -62,61 +65,86 @@ def _guarded_class(base: type) -> type:
 
 def _guarded_step(self: Any, *args: Any, **kwargs: Any) -> Any:
     base = type(self)._lrlint_base
-    state = _STATES.get(id(self))
+    state = None if HEALTH.stopped else _STATES.get(id(self))
     if state is None or state.disabled:
         return base.step(self, *args, **kwargs)
-    step_count = getattr(self, "_step_count", None)  # ReduceLROnPlateau and the containers have none
+    try:
+        checked_args, reroute, drop = _before_step(self, state, args, kwargs)
+    except (ScheduleMisuseError, Warning):
+        raise  # a finding under on_violation="raise", or a warning the user's filters made an error
+    except Exception as error:  # a bug of ours: the step runs as if unguarded
+        _stop_checking(self, state, error)
+        return base.step(self, *args, **kwargs)
+    if reroute:
+        with _warnings_from_caller(self, state, drop):
+            result = base.step(self, *checked_args, **kwargs)
+    else:
+        result = base.step(self, *checked_args, **kwargs)
+    try:
+        if state.activity.learning_rates is not None:
+            remember_learning_rates(state.activity, self.optimizer)
+    except Exception as error:
+        _stop_checking(self, state, error)
+    return result
+
+
+def _before_step(scheduler: Any, state: GuardState, args: tuple, kwargs: dict) -> Tuple[tuple, bool, Optional[str]]:
+    """Check the step about to run. Returns its positional arguments, whether to re-route torch's
+    warnings from it, and the one to drop."""
+    step_count = getattr(scheduler, "_step_count", None)  # ReduceLROnPlateau and the containers have none
     # The constructor's own initial step (SequentialLR re-runs a child's): torch marks it with
     # `_is_initial`; before torch 2.2, `_step_count == 0` (which CosineAnnealingWarmRestarts never leaves).
-    marked = getattr(self, "_is_initial", None)
+    marked = getattr(scheduler, "_is_initial", None)
     initial = marked if marked is not None else step_count == 0
     if state.burst >= 0:  # inside AcceleratedScheduler.step(): one step per process counts once
         state.burst += 1
         initial = initial or state.burst > 1
     if not initial:
-        args = _checked(self, state, args, kwargs)
-    expected_arguments = 1 if isinstance(self, ReduceLROnPlateau) else 0  # its metric
-    if step_count == 1 or len(args) + len(kwargs) > expected_arguments:
-        # torch's own first-step and epoch warnings; its order warning after an optimizer step the
-        # GradScaler skipped is the false alarm of pytorch#44511 (a true one is the guard's LR001)
-        attempted = state.activity.total > state.activity_at_guard
-        with _warnings_from_caller(drop=TORCH_ORDER_WARNING if attempted else None):
-            result = base.step(self, *args, **kwargs)
-    else:
-        result = base.step(self, *args, **kwargs)
-    if state.activity.learning_rates is not None:
-        state.activity.learning_rates = learning_rates(self.optimizer)
-    return result
+        args = _checked(scheduler, state, args, kwargs)
+    expected_arguments = 1 if isinstance(scheduler, ReduceLROnPlateau) else 0  # its metric
+    # torch's own first-step and epoch warnings; its order warning after an optimizer step the
+    # GradScaler skipped is the false alarm of pytorch#44511 (a true one is the guard's LR001)
+    reroute = step_count == 1 or len(args) + len(kwargs) > expected_arguments
+    attempted = state.activity.total > state.activity_at_guard
+    return args, reroute, TORCH_ORDER_WARNING if attempted else None
 
 
 def _checked(scheduler: Any, state: GuardState, args: tuple, kwargs: dict) -> tuple:
-    """Run the checks; returns the step's positional arguments (a plateau metric read as a float
-    once, as ReduceLROnPlateau itself would, so a device tensor is synchronised only once)."""
-    try:
-        if args and type(scheduler)._lrlint_base.step is ReduceLROnPlateau.step:
-            value = metric_value(args[0])
-            args = args if value is None else (value, *args[1:])
-        findings = check_step(scheduler, state, args, kwargs)
-    except Exception as error:  # a bug of ours must never stop training
-        state.disabled = True
-        warnings.warn(
-            f"lrlint: the runtime guard stopped checking {type(scheduler).__name__} after an internal error: {error!r}",
-            RuntimeWarning,
-            stacklevel=3,
-        )
-        return args
-    for code, fields in findings:
+    """Run the checks and report; returns the step's positional arguments (a plateau metric read
+    as a float once, as ReduceLROnPlateau itself would, so a device tensor is synchronised once)."""
+    if args and type(scheduler)._lrlint_base.step is ReduceLROnPlateau.step:
+        value = metric_value(args[0])
+        args = args if value is None else (value, *args[1:])
+    for code, fields in check_step(scheduler, state, args, kwargs):
         _report(state, code, fields)
     return args
 
 
+def _stop_checking(scheduler: Any, state: GuardState, error: Exception) -> None:
+    """One scheduler's checks failed: it runs unchecked from now on. Its steps still set the
+    learning rates, so LR013 is no longer judged on its optimizer (a sibling would see them move)."""
+    state.disabled = True
+    state.activity.unchecked_writer = True
+    state.activity.learning_rates = None
+    stand_aside(error, scheduler=type(scheduler).__name__)
+
+
 @contextlib.contextmanager
-def _warnings_from_caller(drop: Optional[str] = None) -> Iterator[None]:
+def _warnings_from_caller(scheduler: Any, state: GuardState, drop: Optional[str]) -> Iterator[None]:
     """Re-emit the warnings torch raises inside ``step()`` at the user's line, not the guard's,
-    except one starting with ``drop``."""
+    except one starting with ``drop``. An error in ``step()`` itself passes through untouched."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         yield
+    try:
+        _reemit(caught, drop)
+    except Warning:
+        raise  # the user's filters turn torch's warning into an error, as they would unguarded
+    except Exception as error:
+        _stop_checking(scheduler, state, error)
+
+
+def _reemit(caught: List[warnings.WarningMessage], drop: Optional[str]) -> None:
     frame = _user_frame()
     for warning in caught:
         if drop and str(warning.message).startswith(drop):
@@ -139,7 +167,8 @@ def _user_frame() -> Any:
 
 
 def _reduce_ex(self: Any, protocol: int) -> Any:
-    """Pickle and deepcopy as the base class, re-guarded on load with the same mode."""
+    """Pickle and deepcopy as the base class, re-guarded on load with the same mode. (A pickle of
+    a guarded scheduler names ``_rebuild``: loading it needs lrlint; its ``state_dict()`` does not.)"""
     state = _STATES.get(id(self))
     mode = state.mode if state is not None else "warn"
     return (_rebuild, (type(self)._lrlint_base, mode), self.__dict__.copy())
@@ -159,8 +188,8 @@ def _setstate(self: Any, state: Dict[str, Any]) -> None:
         base_setstate(self, state)
     else:
         self.__dict__.update(state)
-    if hasattr(self, "optimizer"):
-        _register(self, mode)
+    if hasattr(self, "optimizer") and not HEALTH.stopped:
+        _guard_or_stand_aside(self, mode)
 
 
 # -- reporting -------------------------------------------------------------------------------
@@ -206,7 +235,18 @@ def _reporting_rank() -> bool:
 def report_unstepped(schedulers: Iterable[Any]) -> List[str]:
     """At the end of a run: LR004 for a scheduler whose optimizer stepped while it never did, and
     LR001 for one stepped once, before any optimizer step. Returns the codes reported."""
-    schedulers = list(schedulers)
+    if HEALTH.stopped:
+        return []
+    try:
+        return _report_unstepped(list(schedulers))
+    except (ScheduleMisuseError, Warning):
+        raise  # a finding under on_violation="raise", or a warning the user's filters made an error
+    except Exception as error:
+        stand_aside(error, where="the end-of-run report")
+        return []
+
+
+def _report_unstepped(schedulers: List[Any]) -> List[str]:
     stepped_by_parent = {id(child) for parent in _LIVE_SCHEDULERS.values() for child in _children(parent)}
     reported = []
     for scheduler in schedulers:
@@ -234,8 +274,16 @@ def _children(scheduler: Any) -> Tuple[Any, ...]:
 
 @atexit.register
 def _report_at_exit() -> None:
-    with contextlib.suppress(Exception):
-        report_unstepped(list(_LIVE_SCHEDULERS.values()))
+    """Schedulers guarded outside ``guarded()``. Nothing is left to stop at exit: a finding under
+    ``on_violation="raise"`` (or a warning made an error) is logged, not a traceback."""
+    try:
+        for scheduler in list(_LIVE_SCHEDULERS.values()):
+            try:
+                report_unstepped([scheduler])
+            except (ScheduleMisuseError, Warning) as finding:
+                logger.warning(str(finding))
+    except Exception as error:  # the interpreter is exiting: never a traceback of ours
+        stand_aside(error, where="the report at exit")
 
 
 # -- public API --------------------------------------------------------------------------------
@@ -243,7 +291,7 @@ def _report_at_exit() -> None:
 
 def _register(scheduler: Any, mode: str) -> None:
     activity = watch(scheduler.optimizer)
-    activity.learning_rates = learning_rates(scheduler.optimizer)
+    remember_learning_rates(activity, scheduler.optimizer)
     state = GuardState(mode, activity, activity_at_guard=activity.total, backwards_at_guard=COUNTS.backwards)
     _STATES[id(scheduler)] = state
     _LIVE_SCHEDULERS[id(scheduler)] = scheduler
@@ -257,16 +305,33 @@ def _accelerate_burst(scheduler: Any, entering: bool) -> None:
         state.burst = 0 if entering else -1
 
 
+def _guard_or_stand_aside(scheduler: Any, mode: str) -> None:
+    """Swap in the guarded class and register. On an internal error (an exotic scheduler class
+    included) the scheduler keeps or gets back its own class and the whole guard stands aside:
+    what failed here would fail for the next scheduler too."""
+    base = type(scheduler).__dict__.get("_lrlint_base", type(scheduler))
+    try:
+        scheduler.__class__ = _guarded_class(base)
+        _register(scheduler, mode)
+    except Exception as error:
+        _STATES.pop(id(scheduler), None)
+        _LIVE_SCHEDULERS.pop(id(scheduler), None)
+        scheduler.__class__ = base
+        stand_aside(error, where=f"guarding {base.__name__}")
+
+
 def guard(scheduler: Any, *, on_violation: str = "warn") -> Any:
     if on_violation not in MODES:
         raise ValueError(f"on_violation must be one of {', '.join(MODES)}, not {on_violation!r}")
     if not isinstance(scheduler, (LRScheduler, ReduceLROnPlateau)):
         raise TypeError(f"lrlint.guard() needs a torch learning-rate scheduler, not {type(scheduler).__name__}")
-    if type(scheduler) in _GUARDED_CLASSES.values():
-        _STATES[id(scheduler)].mode = on_violation
+    if HEALTH.stopped:
+        return scheduler  # the guard stood aside after an internal error
+    state = _STATES.get(id(scheduler)) if type(scheduler) in _GUARDED_CLASSES.values() else None
+    if state is not None:
+        state.mode = on_violation
         return scheduler
-    scheduler.__class__ = _guarded_class(type(scheduler))
-    _register(scheduler, on_violation)
+    _guard_or_stand_aside(scheduler, on_violation)
     return scheduler
 
 

@@ -3,7 +3,9 @@ backward passes and DataLoader passes.
 
 Each signal is a counter that the scheduler's guarded ``step()`` reads; nothing here reads a
 tensor's value or synchronises a device. The patches are installed once per process, on the first
-``guard()``, and are thin wrappers that call the original with the same arguments.
+``guard()``, and are thin wrappers that call the original with the same arguments. Every hook runs
+its body through ``isolated()``: an error of ours stops the guard (``errors.stand_aside``), never
+the training, and the original's own errors pass through untouched.
 """
 
 from __future__ import annotations
@@ -12,7 +14,11 @@ import functools
 import sys
 import weakref
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, TypeVar
+
+from .errors import HEALTH, stand_aside
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -22,7 +28,8 @@ class OptimizerActivity:
     steps: int = 0
     skipped: int = 0
     backwards_at_last_step: int = -1  # COUNTS.backwards when the optimizer last stepped
-    learning_rates: Optional[List[float]] = None  # as a guarded scheduler last left them
+    learning_rates: Optional[List[float]] = None  # as a guarded scheduler last left them; None: not judged
+    unchecked_writer: bool = False  # a scheduler the guard stopped checking sets them too: no LR013
 
     @property
     def total(self) -> int:
@@ -54,10 +61,22 @@ def watch(optimizer: Any) -> OptimizerActivity:
         activity = ACTIVITY[id(optimizer)] = OptimizerActivity(learning_rates=learning_rates(optimizer))
         weakref.finalize(optimizer, ACTIVITY.pop, id(optimizer), None)
         # A deep-copied or unpickled optimizer carries the hooks over already.
-        if _count_optimizer_step not in optimizer._optimizer_step_post_hooks.values():
-            optimizer.register_step_post_hook(_count_optimizer_step)
-            optimizer.register_load_state_dict_post_hook(_reread_learning_rates)
+        if _on_optimizer_step not in optimizer._optimizer_step_post_hooks.values():
+            optimizer.register_step_post_hook(_on_optimizer_step)
+            optimizer.register_load_state_dict_post_hook(_on_load_state_dict)
     return activity
+
+
+def isolated(where: str, body: Callable[..., T], *args: Any) -> Optional[T]:
+    """``body(*args)`` for a hook the guard installed; None once the guard stood aside, or when
+    the body raised (the guard then stands aside, warning once)."""
+    if HEALTH.stopped:
+        return None
+    try:
+        return body(*args)
+    except Exception as error:
+        stand_aside(error, where=where)
+        return None
 
 
 def torch_optimizer(optimizer: Any) -> Any:
@@ -81,18 +100,31 @@ def learning_rates(optimizer: Any) -> Optional[List[float]]:
     return values
 
 
-def _count_optimizer_step(optimizer: Any, args: Any, kwargs: Any) -> None:
+def remember_learning_rates(activity: OptimizerActivity, optimizer: Any) -> None:
+    """The learning rates LR013 compares with, unless a scheduler no longer checked writes them."""
+    activity.learning_rates = None if activity.unchecked_writer else learning_rates(optimizer)
+
+
+def _on_optimizer_step(optimizer: Any, args: Any, kwargs: Any) -> None:
+    isolated("the optimizer-step hook", _count_optimizer_step, optimizer)
+
+
+def _count_optimizer_step(optimizer: Any) -> None:
     activity = ACTIVITY.get(id(optimizer))
     if activity is not None:
         activity.steps += 1
         activity.backwards_at_last_step = COUNTS.backwards
 
 
+def _on_load_state_dict(optimizer: Any) -> None:
+    isolated("the optimizer's load_state_dict hook", _reread_learning_rates, optimizer)
+
+
 def _reread_learning_rates(optimizer: Any) -> None:
     """A checkpoint loaded into the optimizer sets its learning rates: that is not LR013."""
     activity = ACTIVITY.get(id(optimizer))
     if activity is not None:
-        activity.learning_rates = learning_rates(optimizer)
+        remember_learning_rates(activity, optimizer)
 
 
 _PATCHED = False
@@ -102,9 +134,8 @@ def _install_patches() -> None:
     global _PATCHED
     if not _PATCHED:
         _PATCHED = True
-        _patch_grad_scaler()
-        _patch_backward()
-        _patch_data_loader()
+        for patch in (_patch_grad_scaler, _patch_backward, _patch_data_loader):
+            isolated("installing its hooks", patch)
 
 
 def _patch_grad_scaler() -> None:
@@ -113,18 +144,30 @@ def _patch_grad_scaler() -> None:
     from torch.amp.grad_scaler import GradScaler
 
     original = GradScaler.step
+    where = "the GradScaler hook"
 
     @functools.wraps(original)
     def step(self: Any, optimizer: Any, *args: Any, **kwargs: Any) -> Any:
-        activity = ACTIVITY.get(id(optimizer))
-        before = activity.steps if activity is not None else 0
+        before = isolated(where, _optimizer_steps, optimizer)
         result = original(self, optimizer, *args, **kwargs)
-        if activity is not None and activity.steps == before:
-            activity.skipped += 1
-            activity.backwards_at_last_step = COUNTS.backwards
+        if before is not None:
+            isolated(where, _count_skipped_step, optimizer, before)
         return result
 
     GradScaler.step = step  # type: ignore[method-assign]
+
+
+def _optimizer_steps(optimizer: Any) -> Optional[int]:
+    activity = ACTIVITY.get(id(optimizer))
+    return None if activity is None else activity.steps
+
+
+def _count_skipped_step(optimizer: Any, steps_before: int) -> None:
+    """The optimizer-step hook did not run: the scaler skipped the step."""
+    activity = ACTIVITY.get(id(optimizer))
+    if activity is not None and activity.steps == steps_before:
+        activity.skipped += 1
+        activity.backwards_at_last_step = COUNTS.backwards
 
 
 def _patch_backward() -> None:
@@ -136,10 +179,14 @@ def _patch_backward() -> None:
 
     @functools.wraps(original)
     def backward(*args: Any, **kwargs: Any) -> Any:
-        COUNTS.backwards += 1
+        isolated("the backward-pass counter", _count_backward)
         return original(*args, **kwargs)
 
     torch.autograd.backward = backward
+
+
+def _count_backward() -> None:
+    COUNTS.backwards += 1
 
 
 def _patch_data_loader() -> None:
@@ -150,19 +197,23 @@ def _patch_data_loader() -> None:
 
     @functools.wraps(original)
     def __iter__(self: Any) -> Any:
-        COUNTS.loader_passes += 1
-        try:
-            COUNTS.loader_length = len(self)
-        except Exception:  # an IterableDataset without a length
-            COUNTS.loader_length = None
         iterator = original(self)
-        try:
-            COUNTS.loader_iterator = weakref.ref(iterator)
-        except TypeError:
-            COUNTS.loader_iterator = None
+        isolated("the DataLoader pass counter", _count_loader_pass, self, iterator)
         return iterator
 
     DataLoader.__iter__ = __iter__  # type: ignore[method-assign]
+
+
+def _count_loader_pass(loader: Any, iterator: Any) -> None:
+    COUNTS.loader_passes += 1
+    try:
+        COUNTS.loader_length = len(loader)
+    except Exception:  # an IterableDataset without a length
+        COUNTS.loader_length = None
+    try:
+        COUNTS.loader_iterator = weakref.ref(iterator)
+    except TypeError:
+        COUNTS.loader_iterator = None
 
 
 def patch_accelerate(in_burst: Any) -> None:
@@ -177,11 +228,11 @@ def patch_accelerate(in_burst: Any) -> None:
 
     @functools.wraps(original)
     def step(self: Any, *args: Any, **kwargs: Any) -> Any:
-        in_burst(self.scheduler, True)
+        isolated("the accelerate scheduler hook", in_burst, self.scheduler, True)
         try:
             return original(self, *args, **kwargs)
         finally:
-            in_burst(self.scheduler, False)
+            isolated("the accelerate scheduler hook", in_burst, self.scheduler, False)
 
     step.__lrlint__ = True  # type: ignore[attr-defined]
     scheduler_class.step = step
