@@ -367,13 +367,8 @@ def build_guarded(build: Callable[[Any], Any], optimizer: Any, how: str) -> Any:
     return lrlint.guard(scheduler, on_violation="raise") if how == "guard()" else scheduler
 
 
-@pytest.mark.parametrize("resumed_by", ["guard()", "guarded()", "unguarded"])
-@pytest.mark.parametrize("name", sorted(RESUMABLE))
-def test_resuming_from_a_state_dict_checkpoint_is_silent_and_exact(name, resumed_by):
-    """Saved mid-run from a guarded scheduler, loaded with weights_only=True into a fresh optimizer
-    and scheduler: no LR013 for the learning rates load_state_dict sets, no LR001 on the first step
-    after the resume (raise mode: either would raise), the same learning rates as never stopping."""
-    build = RESUMABLE[name]
+def trained_until_saved(build: Callable[[Any], Any]) -> Tuple[Any, Any, Any, List[float]]:
+    """A guard()ed scheduler's first SAVED_AT steps: model, optimizer, scheduler, learning rates."""
     model, optimizer = make_optimizer()
     scheduler = build_guarded(build, optimizer, "guard()")
     lrs = []
@@ -381,11 +376,26 @@ def test_resuming_from_a_state_dict_checkpoint_is_silent_and_exact(name, resumed
         train_step(model, optimizer)
         step_scheduler(scheduler, step)
         lrs.append(lr_of(optimizer))
+    return model, optimizer, scheduler, lrs
+
+
+def saved_and_loaded(state: Any, weights_only: bool) -> Any:
     buffer = io.BytesIO()
-    checkpoint = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()}
-    torch.save(checkpoint, buffer)
+    torch.save(state, buffer)
     buffer.seek(0)
-    checkpoint = torch.load(buffer, weights_only=True)
+    return torch.load(buffer, weights_only=weights_only)
+
+
+@pytest.mark.parametrize("resumed_by", ["guard()", "guarded()", "unguarded"])
+@pytest.mark.parametrize("name", sorted(RESUMABLE))
+def test_resuming_from_a_state_dict_checkpoint_is_silent_and_exact(name, resumed_by):
+    """Saved mid-run from a guarded scheduler, loaded with weights_only=True into a fresh optimizer
+    and scheduler: no LR013 for the learning rates load_state_dict sets, no LR001 on the first step
+    after the resume (raise mode: either would raise), the same learning rates as never stopping."""
+    build = RESUMABLE[name]
+    model, optimizer, scheduler, lrs = trained_until_saved(build)
+    checkpoint = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()}
+    checkpoint = saved_and_loaded(checkpoint, weights_only=True)
 
     model, optimizer = make_optimizer()
     scheduler = build_guarded(build, optimizer, resumed_by)  # before load_state_dict, as torch says
@@ -425,26 +435,14 @@ def test_a_guarded_state_dict_is_the_unguarded_one_and_loads_weights_only(name):
 
     guarded_state = state_dict("guarded()")  # a container's children are guarded too
     assert guarded_state == state_dict("unguarded")  # same keys, same values: nothing of the guard's
-    buffer = io.BytesIO()
-    torch.save(guarded_state, buffer)
-    buffer.seek(0)
-    assert torch.load(buffer, weights_only=True) == guarded_state  # plain values only
+    assert saved_and_loaded(guarded_state, weights_only=True) == guarded_state  # plain values only
 
 
 def test_pickling_the_whole_training_state_keeps_the_scheduler_guarded():
     """torch.save of the model, optimizer and guarded scheduler objects (weights_only=False)."""
     build = RESUMABLE["OneCycleLR"]
-    model, optimizer = make_optimizer()
-    scheduler = build_guarded(build, optimizer, "guard()")
-    lrs = []
-    for step in range(SAVED_AT):
-        train_step(model, optimizer)
-        step_scheduler(scheduler, step)
-        lrs.append(lr_of(optimizer))
-    buffer = io.BytesIO()
-    torch.save({"model": model, "optimizer": optimizer, "scheduler": scheduler}, buffer)
-    buffer.seek(0)
-    loaded = torch.load(buffer, weights_only=False)
+    model, optimizer, scheduler, lrs = trained_until_saved(build)
+    loaded = saved_and_loaded({"model": model, "optimizer": optimizer, "scheduler": scheduler}, weights_only=False)
     model, optimizer, scheduler = loaded["model"], loaded["optimizer"], loaded["scheduler"]
     assert scheduler.optimizer is optimizer and isinstance(scheduler, lr_scheduler.OneCycleLR)
     with recorded() as caught:
