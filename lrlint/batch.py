@@ -8,14 +8,17 @@ results come back in the order the files were given, whatever finished first.
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, FrozenSet, Iterator, List, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, FrozenSet, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 from .cache import Entry, ResultCache, dependencies_of, digest, settings_fingerprint, stamp
 from .diagnostics import FileResult
-from .engine import lint_bytes, lint_file
+from .engine import lint_bytes, lint_file, unanalyzable_result
+from .files import read_regular_file
 from .project import recording_reads
 
 if TYPE_CHECKING:
@@ -23,6 +26,8 @@ if TYPE_CHECKING:
 
 # Below this many files to check, starting processes costs more than it saves.
 MIN_FILES_FOR_POOL = 16
+# Seconds of CPU time one file may take (`--timeout`, `timeout` in the config; 0: no limit).
+DEFAULT_TIMEOUT = 30.0
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,7 @@ class Job:
     display: str
     codes: FrozenSet[str]
     schedulers: Mapping[str, Tuple[str, ...]]
+    timeout: float = 0.0  # seconds of CPU time; 0: no limit
 
     @property
     def settings(self) -> str:
@@ -73,14 +79,83 @@ def check_one(job: Job) -> Checked:
     """Check one file and record what its result depends on."""
     before = stamp(job.path)
     try:
-        data = Path(job.path).read_bytes()
+        data = read_regular_file(job.path)
     except OSError:
         return Checked(lint_file(job.path, job.codes, job.display, job.schedulers), None)  # reports why
     with recording_reads() as reads:
-        result = lint_bytes(data, job.path, job.codes, job.display, job.schedulers)
+        try:
+            with time_limit(job.timeout) as limit:
+                result = lint_bytes(data, job.path, job.codes, job.display, job.schedulers)
+        except TimeLimitExceeded:
+            pass  # limit.expired says so
+    # Asked of the limit, not of the exception: cleanup code on the way (libcst's) can turn the
+    # exception into another one, which lint_bytes then reports as an internal error.
+    if limit.expired:  # not cached: the next run tries again, maybe with a higher limit
+        reason = (
+            f"analysis took longer than {job.timeout:g} s of CPU time and was stopped; "
+            "raise the limit with `--timeout SECONDS`"
+        )
+        return Checked(unanalyzable_result(job.display, reason, job.codes), None)
     if before is None or result.error is not None:  # an internal error is worth retrying next time
         return Checked(result, None)
     return Checked(result, Entry(before, digest(data), job.settings, dependencies_of(reads), result))
+
+
+class TimeLimitExceeded(BaseException):
+    """A file used up its time. A BaseException, as KeyboardInterrupt is, so that no
+    `except Exception` in the analysis (or in libcst) swallows it."""
+
+
+class Limit:
+    expired = False  # set when the time was up, whatever became of the exception
+
+
+# After the limit, the exception is raised again at this interval (CPU seconds) until the block
+# ends: code that swallows it does not escape the limit.
+_REPEAT = 0.1
+
+
+@contextmanager
+def time_limit(seconds: float) -> Iterator[Limit]:
+    """Raise ``TimeLimitExceeded`` in the block once this process has spent ``seconds`` of CPU time
+    in it. CPU time, not wall time: a file must not fail because the machine is busy.
+
+    It needs SIGPROF and the main thread (the pool's workers run jobs there); elsewhere (Windows,
+    another thread), with 0, or while a profiler samples with the same timer, there is no limit.
+    The signal is handled between Python bytecodes, so libcst's native parser finishes its stage
+    before the limit takes effect."""
+    limit = Limit()
+    if (
+        seconds <= 0
+        or not hasattr(signal, "setitimer")
+        or threading.current_thread() is not threading.main_thread()
+        or signal.getitimer(signal.ITIMER_PROF)[0] > 0
+    ):
+        yield limit
+        return
+
+    def time_is_up(signum: int, frame: Any) -> None:
+        if _importing(frame):  # lrlint's own lazy imports: never half-done, and not the file's time
+            signal.setitimer(signal.ITIMER_PROF, seconds, _REPEAT)
+            return
+        limit.expired = True
+        raise TimeLimitExceeded()
+
+    previous = signal.signal(signal.SIGPROF, time_is_up)
+    signal.setitimer(signal.ITIMER_PROF, seconds, _REPEAT)
+    try:
+        yield limit
+    finally:
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, previous if previous is not None else signal.SIG_DFL)
+
+
+def _importing(frame: Any) -> bool:
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            return True
+        frame = frame.f_back
+    return False
 
 
 def _check_all(jobs: List[Job], workers: int) -> Iterator[Checked]:

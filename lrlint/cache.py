@@ -31,6 +31,7 @@ from typing import Dict, FrozenSet, Iterable, Mapping, Optional, Tuple
 
 from . import __version__
 from .diagnostics import Diagnostic, FileResult
+from .files import read_regular_file
 from .fixes import Edit, Fix
 
 CACHE_DIR_NAME = ".lrlint_cache"
@@ -156,7 +157,7 @@ def _unchanged(path: str, recorded: Stamp, recorded_digest: bytes) -> Optional[S
     if current == recorded:
         return current
     try:
-        data = Path(path).read_bytes()
+        data = read_regular_file(path)  # a module replaced by a FIFO must not block the lookup
     except OSError:
         return None
     return current if digest(data) == recorded_digest else None

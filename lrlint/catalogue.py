@@ -68,7 +68,11 @@ _RULES: Tuple[Rule, ...] = (
         summary="The file cannot be read or parsed, so it was not checked.",
         message="cannot analyze file: {reason}",
         doc="""## What it does
-Reports a file that lrlint could not read, decode or parse. The other files are still checked.
+Reports a file that lrlint could not read, decode or parse, or that is nested too deeply for the
+parser, or whose analysis took longer than the time limit (30 s of CPU time unless `--timeout` or
+`timeout` in the config says otherwise). The other files are still checked. Entries of a folder
+that are no files (FIFOs, sockets, broken or looping symlinks) and folders that cannot be listed
+are skipped with a warning.
 
 ## Why is this bad?
 A file that is not checked can hide any of the other findings. A syntax error also means the

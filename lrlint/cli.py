@@ -19,7 +19,7 @@ import click
 
 from . import __version__
 from .atomic import ChangedOnDisk, write_atomically
-from .batch import Job, available_cores, check_files
+from .batch import DEFAULT_TIMEOUT, Job, available_cores, check_files
 from .cache import CACHE_DIR_NAME, ResultCache
 from .catalogue import RULES, lookup
 from .config import OUTPUT_FORMATS, ConfigError, ConfigResolver, load_settings
@@ -54,6 +54,7 @@ class Options:
     diff: bool = False
     no_cache: bool = False
     cache_dir: Optional[str] = None
+    timeout: Optional[float] = None
 
 
 def _selectors(ctx: click.Context, param: click.Parameter, values: Tuple[str, ...]) -> Optional[Tuple[str, ...]]:
@@ -120,6 +121,13 @@ def _selectors(ctx: click.Context, param: click.Parameter, values: Tuple[str, ..
     envvar="LRLINT_CACHE_DIR",
     help=f"Where to keep the cache [default: {CACHE_DIR_NAME} in the project root].",
 )
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0),
+    metavar="SECONDS",
+    help=f"Stop checking a file after SECONDS of CPU time and report it as LR000; 0 for no limit "
+    f"[default: {DEFAULT_TIMEOUT:g}].",
+)
 @click.version_option(__version__, "--version", prog_name="lrlint", message="%(prog)s %(version)s")
 @click.pass_context
 def cli(ctx: click.Context, **options: object) -> None:
@@ -161,11 +169,14 @@ def run(options: Options) -> int:
         return EXIT_ERROR
     output_format = options.output_format or settings.output_format or "concise"
     resolver = ConfigResolver(settings, hierarchical=not (options.config_file or options.isolated))
-    per_file = PerFileSettings(resolver, Layer(options.select, options.extend_select, options.ignore))
+    per_file = PerFileSettings(resolver, Layer(options.select, options.extend_select, options.ignore), options.timeout)
 
     found = discover(options.paths, settings, options.force_exclude, resolver)
     for message in found.errors:
         _error(message)
+    if not options.quiet:
+        for message in found.skipped:
+            _warning(message)
     # Under --force-exclude (pre-commit) an all-excluded batch is normal, not worth a warning.
     if not found.files and not found.errors and not options.quiet and not options.force_exclude:
         click.echo("lrlint: warning: No Python files found under the given path(s)", err=True)
@@ -226,11 +237,12 @@ def _progress(results: Iterator[FileResult], count: int, quiet: bool) -> Context
 
 
 class PerFileSettings:
-    """The rules and declared schedulers for each file, from the config that governs it."""
+    """The rules, declared schedulers and time limit for each file, from the config that governs it."""
 
-    def __init__(self, resolver: ConfigResolver, command_line: Layer) -> None:
+    def __init__(self, resolver: ConfigResolver, command_line: Layer, timeout: Optional[float] = None) -> None:
         self.resolver = resolver
         self.command_line = command_line
+        self.command_line_timeout = timeout
         self._codes: Dict[int, frozenset] = {}
 
     def codes(self, path: str) -> frozenset:
@@ -243,6 +255,13 @@ class PerFileSettings:
     def schedulers(self, path: str) -> Mapping[str, Tuple[str, ...]]:
         return self.resolver.for_path(path).custom_schedulers
 
+    def timeout(self, path: str) -> float:
+        """Seconds of CPU time for the file: the command line's, else its config's, else the default."""
+        if self.command_line_timeout is not None:
+            return self.command_line_timeout
+        configured = self.resolver.for_path(path).timeout
+        return DEFAULT_TIMEOUT if configured is None else configured
+
 
 def _check(files: List[SourceFile], per_file: PerFileSettings, cache: Optional[ResultCache]) -> Iterator[FileResult]:
     """Every file's result in order; a file under a broken nested config is that config's error."""
@@ -250,7 +269,8 @@ def _check(files: List[SourceFile], per_file: PerFileSettings, cache: Optional[R
     broken: Dict[int, FileResult] = {}
     for index, source in enumerate(files):
         try:
-            jobs.append(Job(source.path, source.display, per_file.codes(source.path), per_file.schedulers(source.path)))
+            codes, schedulers = per_file.codes(source.path), per_file.schedulers(source.path)
+            jobs.append(Job(source.path, source.display, codes, schedulers, per_file.timeout(source.path)))
         except ConfigError as error:  # a broken config file below the working directory
             broken[index] = FileResult(source.display, (), str(error))
     checked = check_files(jobs, cache, workers=available_cores())
@@ -392,3 +412,7 @@ def _write(text: str, output_file: Optional[str]) -> bool:
 
 def _error(message: str) -> None:
     click.echo(f"lrlint: error: {message}", err=True)
+
+
+def _warning(message: str) -> None:
+    click.echo(f"lrlint: warning: {message}", err=True)

@@ -28,7 +28,7 @@ CADENCES: Tuple[str, ...] = ("per-batch", "per-epoch", "needs-metric")
 DEDICATED_FILES: Tuple[str, ...] = ("lrlint.toml", ".lrlint.toml")
 
 _LIST_KEYS = ("select", "extend-select", "ignore", "exclude", "extend-exclude")
-_KNOWN_KEYS = _LIST_KEYS + ("per-file-ignores", "output-format", "respect-gitignore", "schedulers")
+_KNOWN_KEYS = _LIST_KEYS + ("per-file-ignores", "output-format", "respect-gitignore", "schedulers", "timeout")
 
 
 class ConfigError(Exception):
@@ -49,6 +49,7 @@ class Settings:
     extend_exclude: Tuple[str, ...] = ()
     output_format: Optional[str] = None
     respect_gitignore: bool = True
+    timeout: Optional[float] = None  # seconds of CPU time per file; 0: no limit
     custom_schedulers: Mapping[str, Tuple[str, ...]] = field(
         default_factory=lambda: {cadence: () for cadence in CADENCES}
     )
@@ -246,6 +247,7 @@ def parse_table(table: Mapping[str, Any], path: Path, label: str = "[tool.lrlint
         extend_exclude=lists.get("extend-exclude", ()),
         output_format=output_format,
         respect_gitignore=respect_gitignore,
+        timeout=_timeout(table.get("timeout"), where),
         custom_schedulers=_schedulers(table.get("schedulers", {}), where.sub("schedulers")),
     )
 
@@ -310,6 +312,16 @@ def _schedulers(value: Any, where: _Where) -> Dict[str, Tuple[str, ...]]:
     if both:
         where.fail(f"'{both[0]}' is listed in both 'per-batch' and 'per-epoch'")
     return result
+
+
+def _timeout(value: Any, where: _Where) -> Optional[float]:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        where.fail(f"'timeout' must be a number of seconds (0 for no limit), not {_type_name(value)}")
+    if not value >= 0:  # also NaN
+        where.fail(f"'timeout' must be 0 or more seconds, not {value}")
+    return float(value)
 
 
 def _suggest(key: str, known: Sequence[str]) -> str:

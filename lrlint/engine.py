@@ -6,20 +6,25 @@ The CLI and the output formats only see ``Diagnostic``/``FileResult``; nothing h
 from __future__ import annotations
 
 import ast
+import codecs
 import io
 import os
 import re
 import tokenize
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Collection, Dict, FrozenSet, List, Mapping, NamedTuple, Optional, Tuple
+from typing import TYPE_CHECKING, Callable, Collection, Dict, FrozenSet, List, Mapping, NamedTuple, Optional, Tuple
 
 from .catalogue import RULES
 from .diagnostics import Diagnostic, FileResult
+from .files import read_regular_file
 from .fixes import Fix, split_lines
 from .prefilter import Definitions, has_optimizer_activity, may_have_findings, names_concerning_schedulers
 from .project import ImportedNames, ProjectModules
 from .suppress import file_exemptions, filter_suppressed, is_exempt
+
+if TYPE_CHECKING:
+    import libcst as cst
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
@@ -34,8 +39,23 @@ class UnreadableSource(Exception):
         self.column = column
 
 
+# Python reads source as bytes in an ASCII-compatible encoding; these byte order marks say the
+# file is not (UTF-32 first: its little-endian mark starts with UTF-16's).
+_WIDE_BOMS = (
+    (codecs.BOM_UTF32_LE, "UTF-32"),
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
+)
+
+
 def decode_source(data: bytes) -> str:
     """Decode as Python does (BOM, PEP 263 cookie, else UTF-8), or raise ``UnreadableSource``."""
+    for bom, name in _WIDE_BOMS:
+        if data.startswith(bom):
+            raise UnreadableSource(
+                f"the file is {name} text (it starts with a {name} byte order mark); save it as UTF-8"
+            )
     if b"\x00" in data:
         line, column = _line_and_column(data, data.index(b"\x00"))
         raise UnreadableSource("binary file (contains a NUL byte)", line, column)
@@ -54,7 +74,7 @@ def decode_source(data: bytes) -> str:
     try:
         return data.decode(encoding)
     except UnicodeDecodeError as error:
-        line, column = _line_and_column(data, error.start)
+        line, column = _line_and_column(data, error.start, encoding)
         raise UnreadableSource(
             f"byte 0x{data[error.start]:02x} is not valid {encoding}; "
             "declare the file's encoding with a `# -*- coding: ... -*-` line",
@@ -65,10 +85,18 @@ def decode_source(data: bytes) -> str:
         raise UnreadableSource(f"unknown encoding {encoding!r}") from None
 
 
-def _line_and_column(data: bytes, offset: int) -> Tuple[int, int]:
-    line = data.count(b"\n", 0, offset) + 1
-    column = offset - (data.rfind(b"\n", 0, offset) + 1) + 1
-    return line, column
+_BYTE_LINE_BREAK = re.compile(rb"\r\n|\r|\n")
+
+
+def _line_and_column(data: bytes, offset: int, encoding: str = "utf-8") -> Tuple[int, int]:
+    """The 1-based line and character column of a byte offset; a lone CR ends a line, as in Python."""
+    breaks = _BYTE_LINE_BREAK.findall(data, 0, offset)
+    start = max(data.rfind(b"\n", 0, offset), data.rfind(b"\r", 0, offset)) + 1
+    try:
+        column = len(data[start:offset].decode(encoding, errors="replace")) + 1
+    except LookupError:
+        column = offset - start + 1
+    return len(breaks) + 1, column
 
 
 def lint_source(
@@ -103,28 +131,13 @@ def _analyse(
     modules = ProjectModules(source_file) if source_file is not None else None
     if not _may_have_findings(source, schedulers, modules):
         return []  # nothing a rule needs: the file is not even parsed (see lrlint.prefilter)
-    import libcst as cst
-
     from .locate import Positions
     from .model import build_model, known
     from .rules import run_rules
 
-    try:
-        module = cst.parse_module(source)
-    except cst.ParserSyntaxError as error:
-        # CPython's message and position read better than the parser's; keep libcst's own only
-        # for syntax that CPython accepts and this libcst does not.
-        reason = f"syntax error: {error.message.splitlines()[0]}"
-        try:
-            ast.parse(source, filename=path)
-        except SyntaxError as cpython_error:
-            reason, line, column = f"syntax error: {cpython_error.msg}", cpython_error.lineno, cpython_error.offset
-            return [_unanalyzable(path, reason, line or 1, column or 1)]
-        except (ValueError, RecursionError, MemoryError):
-            pass
-        return [_unanalyzable(path, reason, error.raw_line, error.raw_column + 1)]
-    except RecursionError:
-        return [_unanalyzable(path, "too deeply nested to parse", 1, 1)]
+    module = _parse(source, path)
+    if isinstance(module, Diagnostic):
+        return [module]
     try:
         model = build_model(module, path, known.project_specs(schedulers), modules)
         findings = list(run_rules(model, enabled))
@@ -150,6 +163,109 @@ def _analyse(
     if elsewhere:
         diagnostics += _in_followed_modules(model.followed, elsewhere, enabled)
     return diagnostics
+
+
+# libcst's native parser has no guard on its stack: a few thousand nested brackets or a chain of
+# thousands of `and` crash the process (SIGSEGV), and deep nesting makes it slow and hungry. So
+# CPython's parser, which has such guards and caps brackets at 200 and other nesting near 3000,
+# sees the text first; where CPython keeps a construct flat and libcst nests it (`and`/`or`
+# chains), or CPython's verdict may be about syntax newer than this Python, lrlint bounds it.
+MAX_BOOLEAN_CHAIN = 1000  # libcst crashed from about 7,000 on an 8 MiB stack
+MAX_LOGICAL_LINE_TOKENS = 1000  # fewer tokens than any nesting that crashed libcst (about 1,200)
+_NESTING_LIMIT = re.compile(r"too many (nested parentheses|levels of indentation)|too complex|too deeply nested")
+_BOOLEAN_WORD = re.compile(r"\b(?:and|or)\b")
+
+
+def _parse(source: str, path: str) -> "cst.Module | Diagnostic":
+    """The libcst tree, or the LR000 that says why the file was not handed to libcst or failed there."""
+    import libcst as cst
+
+    refusal, python_error = _python_verdict(source, path)
+    if refusal is not None:
+        return refusal
+    try:
+        return cst.parse_module(source)
+    except cst.ParserSyntaxError as error:
+        if python_error is not None:  # CPython's message and position read better than libcst's
+            return _syntax_error(path, python_error)
+        reason = f"libcst, the parser lrlint uses, rejects code that Python accepts: {error.message.splitlines()[0]}"
+        return _unanalyzable(path, reason, error.raw_line, error.raw_column + 1)
+    except RecursionError:
+        return _unanalyzable(path, "too deeply nested to parse", 1, 1)
+
+
+def _python_verdict(source: str, path: str) -> Tuple[Optional[Diagnostic], Optional[SyntaxError]]:
+    """An LR000 when the file must not reach libcst, and CPython's syntax error if it has one (its
+    tree is dropped on return: a big file's libcst tree needs the memory)."""
+    try:
+        tree = ast.parse(source, filename=path)
+    except SyntaxError as error:
+        if _NESTING_LIMIT.search(error.msg or "") or _has_long_logical_line(source):
+            return _syntax_error(path, error), error
+        return None, error  # maybe syntax newer than this Python, which libcst knows
+    except (RecursionError, MemoryError):  # CPython's parser stack overflowed
+        return _unanalyzable(path, "too deeply nested to parse (Python's own parser gives up on it)", 1, 1), None
+    except ValueError as error:  # a NUL character in text given to lint_source
+        return _unanalyzable(path, str(error), 1, 1), None
+    if _longest_boolean_chain(source, tree) > MAX_BOOLEAN_CHAIN:
+        reason = f"too deeply nested to parse (more than {MAX_BOOLEAN_CHAIN} operands of `and`/`or` in a row)"
+        return _unanalyzable(path, reason, 1, 1), None
+    return None, None
+
+
+def parse_module_safely(data: bytes) -> "Optional[cst.Module]":
+    """A project module's libcst tree (from its bytes, as libcst reads them), or None when it does
+    not parse or must not reach libcst: the guard of ``_parse`` for the modules a file imports."""
+    import libcst as cst
+
+    try:
+        refusal, _ = _python_verdict(decode_source(data), "<module>")
+    except UnreadableSource:
+        return None
+    if refusal is not None:
+        return None
+    try:
+        return cst.parse_module(data)
+    except (cst.ParserSyntaxError, RecursionError, UnicodeDecodeError, ValueError):
+        return None
+
+
+def _syntax_error(path: str, error: SyntaxError) -> Diagnostic:
+    return _unanalyzable(path, f"syntax error: {error.msg}", error.lineno or 1, error.offset or 1)
+
+
+def _has_long_logical_line(source: str) -> bool:
+    """Whether a statement has so many tokens that libcst could nest it deep enough to crash; asked
+    only of code CPython rejects, which may be newer syntax (a `match` under Python 3.9) that
+    libcst parses. Code that cannot even be tokenized counts as such: libcst would reject it too."""
+    count = 0
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(source).readline):
+            if token.type in (tokenize.NEWLINE, tokenize.ENDMARKER):
+                count = 0
+            elif token.type not in (tokenize.NL, tokenize.COMMENT):
+                count += 1
+                if count > MAX_LOGICAL_LINE_TOKENS:
+                    return True
+    except (tokenize.TokenError, SyntaxError):
+        return True
+    return False
+
+
+def _longest_boolean_chain(source: str, tree: ast.Module) -> int:
+    """The most `and`/`or` operands nested into one another, as libcst nests them (CPython keeps
+    a chain flat). The tree is walked only when the text has that many `and`/`or` words at all."""
+    if len(_BOOLEAN_WORD.findall(source)) <= MAX_BOOLEAN_CHAIN:
+        return 0
+    longest = 0
+    pending: List[Tuple[ast.AST, int]] = [(tree, 0)]
+    while pending:  # iterative: the tree itself may be deep
+        node, depth = pending.pop()
+        if isinstance(node, ast.BoolOp):
+            depth += len(node.values) - 1
+            longest = max(longest, depth)
+        pending.extend((child, depth) for child in ast.iter_child_nodes(node))
+    return longest
 
 
 def _fix_for(finding, module, positions, lines: List[str]) -> Optional[Fix]:
@@ -259,11 +375,15 @@ def lint_file(
     """Check one file. Unreadable input is an LR000 finding; an internal crash sets ``error``."""
     shown = display_path if display_path is not None else str(path)
     try:
-        data = Path(path).read_bytes()
+        data = read_regular_file(path)
     except OSError as error:
-        reason = f"cannot read: {error.strerror or error}"
-        return FileResult(shown, tuple(_selected([_unanalyzable(shown, reason, 1, 1)], codes)))
+        return unanalyzable_result(shown, f"cannot read: {error.strerror or error}", codes)
     return lint_bytes(data, path, codes, shown, schedulers)
+
+
+def unanalyzable_result(path: str, reason: str, codes: Optional[Collection[str]] = None) -> FileResult:
+    """The result of a file that was not checked: one LR000 (none when LR000 is not selected)."""
+    return FileResult(path, tuple(_selected([_unanalyzable(path, reason, 1, 1)], codes)))
 
 
 def lint_bytes(

@@ -7,8 +7,10 @@ is checked even when excluded, unless ``force_exclude`` (what pre-commit passes)
 
 from __future__ import annotations
 
+import errno
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from typing import Dict, Iterator, List, Optional, Pattern, Sequence, Tuple
 
@@ -52,6 +54,48 @@ class SourceFile:
 class Discovery:
     files: List[SourceFile] = field(default_factory=list)
     errors: List[str] = field(default_factory=list)  # one line each: a missing or unreadable path
+    skipped: List[str] = field(default_factory=list)  # one line each: a found entry that is no file
+
+
+# --- reading -------------------------------------------------------------------------------
+
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+
+class NotRegularFile(OSError):
+    """A path that is not a regular file: a FIFO, a socket, a device or a folder."""
+
+    def __init__(self, path: str, mode: int) -> None:
+        kind = next((name for test, name in _KINDS if test(mode)), "an entry of another kind")
+        super().__init__(errno.EINVAL, f"not a regular file ({kind})", path)
+
+
+def read_regular_file(path: "str | os.PathLike[str]") -> bytes:
+    """The bytes of a regular file. Anything else raises ``OSError`` without being read: opening a
+    FIFO waits for a writer forever, and a device can be endless."""
+    status = os.stat(path)
+    if not stat.S_ISREG(status.st_mode):
+        raise NotRegularFile(os.fspath(path), status.st_mode)
+    # O_NONBLOCK: should the path turn into a FIFO since the stat, the open still returns at once.
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    with open(descriptor, "rb") as handle:
+        mode = os.fstat(descriptor).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotRegularFile(os.fspath(path), mode)
+        return handle.read()
+
+
+def stat_problem(path: str, error: OSError) -> str:
+    """Why ``os.stat`` failed, in words: a dangling symlink says more than "No such file"."""
+    if error.errno == errno.ENOENT and os.path.islink(path):
+        return "broken symbolic link (its target does not exist)"
+    return error.strerror or str(error)
 
 
 # --- gitignore ---------------------------------------------------------------------------
@@ -125,9 +169,9 @@ class GitIgnore:
     def _read(self, path: str, base: str) -> Tuple[IgnoreFile, ...]:
         if path not in self._files:
             try:
-                with open(path, encoding="utf-8", errors="replace") as handle:
-                    self._files[path] = (base, tuple(parse_gitignore(handle.read())))
-            except OSError:  # absent (the usual case) or unreadable: no patterns
+                text = read_regular_file(path).decode("utf-8", errors="replace")  # a FIFO is not read
+                self._files[path] = (base, tuple(parse_gitignore(text)))
+            except OSError:  # absent (the usual case), unreadable or no file: no patterns
                 self._files[path] = None
         found = self._files[path]
         return (found,) if found and found[1] else ()
@@ -252,16 +296,21 @@ def discover(
     seen: Dict[str, SourceFile] = {}
     for given in paths or (".",):
         absolute = os.path.abspath(given)
-        if not os.path.exists(absolute):
-            found.errors.append(f"{given}: No such file or directory")
+        try:
+            mode = os.stat(absolute).st_mode
+        except OSError as error:  # missing, a broken or looping symlink, a folder we may not enter
+            found.errors.append(f"{given}: {stat_problem(absolute, error)}")
             continue
-        is_dir = os.path.isdir(absolute)
+        is_dir = stat.S_ISDIR(mode)
         if force_exclude and excluder.excludes_with_parents(absolute, is_dir):
+            continue
+        if not is_dir and not stat.S_ISREG(mode):  # named explicitly: as wrong as a missing path
+            found.errors.append(f"{given}: {NotRegularFile(absolute, mode).strerror}")
             continue
         if not is_dir:
             candidates: Iterator[Tuple[str, str]] = iter([(absolute, given)])
         else:
-            candidates = _walk(absolute, _display_root(given), excluders, found.errors)
+            candidates = _walk(absolute, _display_root(given), excluders, found)
         for absolute_file, display in candidates:
             key = _identity(absolute_file)
             if key not in seen or display < seen[key].display:
@@ -286,12 +335,13 @@ def _display_root(given: str) -> str:
     return "" if stripped in (".", "." + os.sep) else stripped
 
 
-def _walk(top: str, shown: str, excluders: Excluders, errors: List[str]) -> Iterator[Tuple[str, str]]:
+def _walk(top: str, shown: str, excluders: Excluders, found: Discovery) -> Iterator[Tuple[str, str]]:
     def report(error: OSError) -> None:
-        errors.append(
-            f"{os.path.join(shown, os.path.relpath(error.filename, top)) if error.filename else shown}: "
-            f"{error.strerror or error}"
-        )
+        where = os.path.join(shown, os.path.relpath(error.filename, top)) if error.filename else shown
+        if error.filename and os.path.abspath(error.filename) != top:  # a folder found inside: skip it
+            found.skipped.append(f"{os.path.normpath(where)}: skipped: {error.strerror or error}")
+        else:  # the folder named on the command line
+            found.errors.append(f"{where}: {error.strerror or error}")
 
     for folder, dirs, files in os.walk(top, onerror=report):
         relative_folder = os.path.relpath(folder, top)
@@ -306,5 +356,21 @@ def _walk(top: str, shown: str, excluders: Excluders, errors: List[str]) -> Iter
             if not name.endswith(SOURCE_SUFFIXES):
                 continue
             absolute = os.path.join(folder, name)
-            if not excluder.excludes(absolute, False, top) and os.path.isfile(absolute):
-                yield absolute, os.path.join(prefix, name) if prefix else name
+            if excluder.excludes(absolute, False, top):
+                continue
+            display = os.path.join(prefix, name) if prefix else name
+            problem = _not_a_source_file(absolute)
+            if problem is None:
+                yield absolute, display
+            else:
+                found.skipped.append(f"{display}: skipped: {problem}")
+
+
+def _not_a_source_file(path: str) -> Optional[str]:
+    """Why a `.py` entry of a folder cannot be checked (a FIFO, a socket, a symlink loop), or None.
+    Only stat is used: opening a FIFO would block."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as error:
+        return stat_problem(path, error)
+    return None if stat.S_ISREG(mode) else NotRegularFile(path, mode).strerror

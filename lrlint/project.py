@@ -253,12 +253,9 @@ def _find_module(roots: Tuple[str, ...], parts: Tuple[str, ...]) -> Optional[Tup
 
 
 def _parse(data: bytes) -> Optional["cst.Module"]:
-    import libcst as cst
+    from .engine import parse_module_safely  # CPython's parser first: libcst crashes on deep nesting
 
-    try:
-        return cst.parse_module(data)
-    except (cst.ParserSyntaxError, RecursionError, UnicodeDecodeError, ValueError):
-        return None
+    return parse_module_safely(data)
 
 
 @lru_cache(maxsize=65536)

@@ -7,6 +7,7 @@ syntax tree themselves except to point at nodes.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Dict, FrozenSet, Iterator, List, Optional, Set, Tuple
@@ -38,6 +39,16 @@ class Horizon(Enum):
     UNKNOWN = "unknown"
 
 
+_serials = itertools.count()
+
+
+def restart_serials() -> None:
+    """Number tracked objects from 0 again; done for each file, so that its analysis hashes them
+    the same way on every run, whatever was analysed before in the process."""
+    global _serials
+    _serials = itertools.count()
+
+
 @dataclass(eq=False)
 class Tracked:
     """An optimizer or scheduler: constructed here (``node``), or known only by name (symbolic)."""
@@ -63,6 +74,12 @@ class Tracked:
     root: int = -1  # the top-level run that constructed it (see Event.root)
     created_seq: int = -1  # when it was constructed, in the order of Event.seq
     entry: Optional[cst.Call] = None  # built in another module of the project: the call here that led there
+    serial: int = field(default_factory=lambda: next(_serials), repr=False)  # the order of creation
+
+    def __hash__(self) -> int:
+        # Sets of tracked objects become sequences (`for sched in schedulers: sched.step()` steps
+        # each of a set); an id()-based hash made that order, and so messages, vary between runs.
+        return self.serial
 
     @property
     def site(self) -> Optional[cst.CSTNode]:

@@ -38,6 +38,7 @@ from . import (
     Tracked,
     TrainingLoopModel,
     known,
+    restart_serials,
 )
 from .syntax import (
     argparse_defaults,
@@ -1712,4 +1713,5 @@ def build_model(
 ) -> TrainingLoopModel:
     """The training-loop model of one parsed file; ``project`` adds the project's declared
     schedulers, ``modules`` lets the analysis follow imports into the project's other files."""
+    restart_serials()
     return Interpreter(module, path, project, modules).run()

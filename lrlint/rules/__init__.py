@@ -8,6 +8,7 @@ from typing import Callable, Collection, Dict, Iterator, List, Optional
 import libcst as cst
 
 from ..model import TrainingLoopModel
+from .display import single_line
 from .proposals import Proposal
 
 
@@ -17,6 +18,11 @@ class Finding:
     node: cst.CSTNode  # where the finding points; located by the engine
     fields: Dict[str, object] = field(default_factory=dict)  # fills the catalogue's message template
     fix: Optional[Proposal] = None  # a mechanical fix, where the rule has one
+
+    def __post_init__(self) -> None:
+        # Code quoted in the message (`{scheduler}`) may span lines; the message may not.
+        shown = {name: single_line(value) if isinstance(value, str) else value for name, value in self.fields.items()}
+        object.__setattr__(self, "fields", shown)
 
 
 RuleFunction = Callable[[TrainingLoopModel], Iterator[Finding]]

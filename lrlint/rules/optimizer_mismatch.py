@@ -18,8 +18,8 @@ def scheduler_optimizer_mismatch(model: TrainingLoopModel) -> Iterator[Finding]:
         for optimizer in scheduler.optimizers:
             others = [other for other in stepped if other is not optimizer and other.root == optimizer.root]
             if others and _idle(model, optimizer):
-                idle, stepped = _names(model, optimizer, others[0])
-                fields = {"scheduler": scheduler.label, "optimizer": idle, "stepped": stepped}
+                idle_name, stepped_name = _names(model, optimizer, others[0])  # `stepped` is still looped over
+                fields = {"scheduler": scheduler.label, "optimizer": idle_name, "stepped": stepped_name}
                 yield Finding("LR015", scheduler.site, fields)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from typing import Iterator, List, Optional
 
+import libcst as cst
+
 from ..model import Condition, Loop, Step, TrainingLoopModel
 from . import Finding, rule
 from .queries import driven_optimizers, optimizer_steps_of
@@ -13,6 +15,10 @@ from .queries import driven_optimizers, optimizer_steps_of
 _GATE = re.compile(
     r"accum|sync_grad|gradient_accumulation|should_step|do_step|update_step|isfinite|isnan|overflow|skip", re.I
 )
+
+
+# Expressions that bind more loosely than `not`: negated, they need parentheses.
+_LOOSER_THAN_NOT = (cst.BooleanOperation, cst.IfExp, cst.Lambda, cst.NamedExpr)
 
 
 @rule("LR009")
@@ -29,8 +35,17 @@ def scheduler_outpaces_optimizer(model: TrainingLoopModel) -> Iterator[Finding]:
         gate = _gate(optimizer_steps, step, loop)
         if gate is not None:
             optimizer = optimizer_steps[0].receiver or "optimizer"
-            fields = {"scheduler": step.receiver, "optimizer": optimizer, "condition": gate.text}
+            fields = {"scheduler": step.receiver, "optimizer": optimizer, "condition": _shown(model, gate)}
             yield Finding("LR009", step.node, fields)
+
+
+def _shown(model: TrainingLoopModel, gate: Condition) -> str:
+    """The condition as written (``gate.text`` has its spaces removed, for comparisons)."""
+    written = model.text(gate.test) or gate.text
+    if gate.positive:
+        return written
+    loose = isinstance(gate.test, _LOOSER_THAN_NOT) and not gate.test.lpar
+    return f"not ({written})" if loose else f"not {written}"
 
 
 def _gate(optimizer_steps: List[Step], step: Step, loop: Loop) -> Optional[Condition]:

@@ -15,6 +15,7 @@ import libcst as cst
 
 from ..fixes import SAFE, Edit, Fix
 from ..locate import Positions
+from .display import single_line
 
 
 @dataclass(frozen=True, eq=False)
@@ -93,7 +94,7 @@ def resolve(proposal: Proposal, module: cst.Module, positions: Positions, lines:
     edits = proposal.edits(module, positions, lines)
     if not edits:
         return None
-    return Fix(proposal.message, tuple(edits), proposal.applicability)
+    return Fix(single_line(proposal.message), tuple(edits), proposal.applicability)
 
 
 # --- statements and blocks -----------------------------------------------------------------
