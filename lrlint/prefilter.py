@@ -85,13 +85,9 @@ def has_optimizer_activity(source: str) -> bool:
     return _optimizer_activity(code_of(source))
 
 
+@lru_cache(maxsize=64)  # an imported module is asked both of its tests
 def code_of(source: str) -> str:
     """The source with its strings and comments blanked (a string's prefix letter stays)."""
-    return _code_of(source)
-
-
-@lru_cache(maxsize=64)  # an imported module is asked both of its tests
-def _code_of(source: str) -> str:
     return _STRING_OR_COMMENT.sub(" ", source)
 
 

@@ -20,7 +20,7 @@ from typing import Dict, Tuple
 import pytest
 
 EXPECTED = Path(__file__).with_name("large_corpus_findings.json")
-TEST_FOLDERS = {"test", "tests", "testing", "_internal"}
+TEST_FOLDERS = {"test", "tests", "testing"}  # torch/testing/_internal is under "testing"
 
 
 def corpus_roots() -> Dict[str, Path]:
