@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Dict, FrozenSet, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
+from typing import Callable, Dict, FrozenSet, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
@@ -89,6 +89,8 @@ _INERT_EXPRESSIONS = frozenset({cst.SimpleString, cst.Integer, cst.Float, cst.Im
 # exponential time. Past these limits calls are left opaque, which only makes the rules quieter.
 MAX_CONTEXTS_PER_FUNCTION = 12
 WORK_BUDGET = 40_000  # statements and calls interpreted per file
+# Called with each constructed optimizer or scheduler, the scope of its construction and the interpreter.
+Observer = Callable[[Tracked, Env, "Interpreter"], None]
 
 
 class Interpreter:
@@ -100,8 +102,10 @@ class Interpreter:
         path: str,
         project: Optional[Dict[str, known.SchedulerSpec]] = None,
         modules: Optional[ProjectModules] = None,
+        observe: Optional[Observer] = None,
     ) -> None:
         self.module = module
+        self.observe = observe
         self.project = project or {}
         self.modules = modules  # the project's other files, followed through imports
         self.foreign_envs: Dict[Path, Optional[Env]] = {}
@@ -1389,6 +1393,8 @@ class Interpreter:
             obj = Tracked(role=Role.OPTIMIZER, label=qualname.rsplit(".", 1)[-1], qualname=qualname, node=node)
             self.track(obj)
             self.note_wrapped(obj, args, kwargs)
+            if self.observe is not None:
+                self.observe(obj, env, self)
             return single(obj)
         return self.opaque(node, qualname, args, kwargs)
 
@@ -1429,6 +1435,8 @@ class Interpreter:
                 if inner.role is Role.SCHEDULER:
                     inner.escapes.append(f"combined into {spec.name}")
         self.track(obj)
+        if self.observe is not None:
+            self.observe(obj, env, self)
         return obj
 
     def track(self, obj: Tracked) -> None:
@@ -1710,8 +1718,11 @@ def build_model(
     path: str,
     project: Optional[Dict[str, known.SchedulerSpec]] = None,
     modules: Optional[ProjectModules] = None,
+    observe: Optional[Observer] = None,
 ) -> TrainingLoopModel:
     """The training-loop model of one parsed file; ``project`` adds the project's declared
-    schedulers, ``modules`` lets the analysis follow imports into the project's other files."""
+    schedulers, ``modules`` lets the analysis follow imports into the project's other files;
+    ``observe`` sees each optimizer and scheduler as it is constructed, with the scope it was
+    constructed in (``lrlint preview`` reads the constructor arguments there)."""
     restart_serials()
-    return Interpreter(module, path, project, modules).run()
+    return Interpreter(module, path, project, modules, observe).run()
