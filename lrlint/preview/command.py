@@ -116,10 +116,9 @@ def preview(
 
 
 def _errors() -> Tuple[type, ...]:
-    from .replay import PreviewError as ReplayError
-    from .static import PreviewError
+    from .errors import PreviewError
 
-    return (PreviewError, ReplayError, OSError, ValueError)
+    return (PreviewError, OSError, ValueError)
 
 
 def _curves(
@@ -130,9 +129,9 @@ def _curves(
     if script is not None:
         preview = _read_script(script, options, lr)
         notes.extend(preview.notes)
-        from .replay import replay_all
-
-        curves.extend(replay_all(preview, options))
+        replayed, failures = _replayed(preview, options)
+        curves.extend(replayed)
+        notes.extend(failures)
     if trace is not None:
         from .render import read_csv
 
@@ -141,10 +140,39 @@ def _curves(
     return curves, notes
 
 
+def _replayed(preview: Preview, options: Options) -> Tuple[List[Curve], List[str]]:
+    """Each plan's curves; a plan that cannot be replayed becomes a note, unless none can (then its
+    error is the answer). An intended curve that cannot be replayed (it needs --metric values for a
+    ReduceLROnPlateau stepped without one) is a note beside the actual curve."""
+    from .errors import PreviewError
+    from .replay import replay
+
+    curves: List[Curve] = []
+    notes: List[str] = []
+    first_error: Optional[PreviewError] = None
+    for plan in preview.plans:
+        where = f"{plan.scheduler.label} (line {plan.scheduler.line})"
+        try:
+            curves.append(replay(plan, preview.loop, options))
+        except PreviewError as error:
+            first_error = first_error or error
+            notes.append(f"{where}: {error}")
+            continue
+        if plan.intended is not None:
+            try:
+                curves.append(replay(plan, preview.loop, options, kind="intended"))
+            except PreviewError as error:
+                notes.append(f"{where}: no intended curve: {error}")
+    if not curves and first_error is not None:
+        raise first_error
+    return curves, notes
+
+
 def _read_script(script: str, options: Options, lr: Optional[float]) -> Preview:
     from ..engine import UnreadableSource, decode_source
     from ..files import read_regular_file
-    from .static import PreviewError, fill_in, read_preview
+    from .errors import PreviewError
+    from .static import fill_in, read_preview
 
     try:
         source = decode_source(read_regular_file(script))

@@ -20,6 +20,7 @@ from ..model import Loop as ModelLoop
 from ..model import LoopKind, Role, Step, Tracked, TrainingLoopModel
 from ..model.known import project_specs
 from ..model.values import Env, Func, tracked_in
+from .errors import PreviewError
 from .plan import (
     OPTIMIZER,
     Cadence,
@@ -64,10 +65,6 @@ DEFAULT_LRS: Mapping[str, float] = {
     "LBFGS": 1.0,
     "SparseAdam": 1e-3,
 }
-
-
-class PreviewError(Exception):
-    """The script cannot be previewed: one sentence that says why."""
 
 
 class _Unknown(Exception):
@@ -695,6 +692,8 @@ def _plan(
     meant = intended(codes, scheduler, actual, call, loop_sizes_here)
     if meant is not None and meant.scheduler is None and meant.stepping == actual:
         meant = None  # the same curve (LR009 where batches are skipped at random): nothing to draw beside it
+    if meant is not None:  # the legend names the finding
+        meant = replace(meant, reason=f"{', '.join(meant.codes)}: {meant.reason}")
     return SchedulePlan(call, base_lrs, actual, meant), notes
 
 

@@ -10,6 +10,8 @@ How it stays transparent:
 - What it observes (optimizer steps, backward passes, DataLoader passes) comes from counters in
   ``signals``; the checks live in ``checks``. Hot path: dictionary lookups and integer arithmetic
   per step; no ``.item()``, no device synchronisation, no collective.
+- ``trace=`` also records the learning rate each optimizer step trained with, as CSV (``trace``
+  says how; it is independent of the checks).
 - A bug of the guard's own never stops training: every path from the user's code into the guard
   (``step()``, the hooks in ``signals``, construction, unpickling, the end-of-run report) catches
   its own errors, warns once and stands aside; only a finding under ``on_violation="raise"``, or a
@@ -34,6 +36,7 @@ from . import MODES
 from .checks import GuardState, check_step, metric_value
 from .errors import HEALTH, RUNTIME_DIR, ScheduleMisuseError, ScheduleMisuseWarning, describe, stand_aside
 from .signals import COUNTS, patch_accelerate, remember_learning_rates, watch
+from .trace import PathLike, flush_traces, start_trace, trace_path
 
 logger = logging.getLogger("lrlint")
 TORCH_ORDER_WARNING = "Detected call of `lr_scheduler.step()` before `optimizer.step()`"
@@ -320,11 +323,17 @@ def _guard_or_stand_aside(scheduler: Any, mode: str) -> None:
         stand_aside(error, where=f"guarding {base.__name__}")
 
 
-def guard(scheduler: Any, *, on_violation: str = "warn") -> Any:
+def guard(scheduler: Any, *, on_violation: str = "warn", trace: Optional[PathLike] = None) -> Any:
+    """Guard ``scheduler`` (see ``lrlint.guard``); with ``trace``, also write the learning rate of
+    each optimizer step of its optimizer to that CSV file (see ``trace``). A scheduler rebuilt by
+    unpickling a traced one is guarded again but not traced."""
     if on_violation not in MODES:
         raise ValueError(f"on_violation must be one of {', '.join(MODES)}, not {on_violation!r}")
     if not isinstance(scheduler, (LRScheduler, ReduceLROnPlateau)):
         raise TypeError(f"lrlint.guard() needs a torch learning-rate scheduler, not {type(scheduler).__name__}")
+    path = trace_path(trace)
+    if path is not None:
+        start_trace(scheduler, path)  # independent of the checks: it goes on when they stand aside
     if HEALTH.stopped:
         return scheduler  # the guard stood aside after an internal error
     state = _STATES.get(id(scheduler)) if type(scheduler) in _GUARDED_CLASSES.values() else None
@@ -340,10 +349,13 @@ _CONSTRUCTORS = (LRScheduler, ReduceLROnPlateau, SequentialLR, ChainedScheduler)
 
 
 @contextlib.contextmanager
-def guarded(on_violation: str = "warn") -> Iterator[None]:
-    """Guard every scheduler constructed inside the block; report LR004 when it ends."""
+def guarded(on_violation: str = "warn", *, trace: Optional[PathLike] = None) -> Iterator[None]:
+    """Guard every scheduler constructed inside the block; report LR004 when it ends. With
+    ``trace``, every one of them is traced into that one CSV file (a path relative to the working
+    directory when the block starts), whose queued rows are written when the block ends."""
     if on_violation not in MODES:
         raise ValueError(f"on_violation must be one of {', '.join(MODES)}, not {on_violation!r}")
+    path = trace_path(trace)
     created: List[Any] = []  # held for the block: a scheduler nobody kept was never stepped either
     originals = {cls: cls.__dict__["__init__"] for cls in _CONSTRUCTORS}
 
@@ -351,7 +363,7 @@ def guarded(on_violation: str = "warn") -> Iterator[None]:
         def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
             original(self, *args, **kwargs)
             if type(self) not in _GUARDED_CLASSES.values():
-                guard(self, on_violation=on_violation)
+                guard(self, on_violation=on_violation, trace=path)
                 created.append(self)
 
         return __init__
@@ -359,6 +371,8 @@ def guarded(on_violation: str = "warn") -> Iterator[None]:
     def restore() -> None:
         for cls, original in originals.items():
             cls.__init__ = original  # type: ignore[misc]
+        if path is not None:
+            flush_traces()
 
     for cls, original in originals.items():
         cls.__init__ = guarding(original)  # type: ignore[misc]
