@@ -27,7 +27,7 @@ import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, FrozenSet, Iterable, Mapping, Optional, Tuple
+from typing import Callable, Dict, FrozenSet, Iterable, Iterator, List, Mapping, Optional, Tuple
 
 from . import __version__
 from .diagnostics import Diagnostic, FileResult
@@ -35,7 +35,7 @@ from .files import read_regular_file
 from .fixes import Edit, Fix
 
 CACHE_DIR_NAME = ".lrlint_cache"
-_FORMAT = 1  # bump when the entry layout changes
+_FORMAT = 2  # bump when the entry layout changes
 
 # Whether a file must be hashed again, as git's index decides: any write, `touch` or `chmod`
 # changes the inode's ctime, which no program can set back (unlike the mtime).
@@ -94,49 +94,97 @@ class Entry:
     result: FileResult
 
 
+# The file holds (_FORMAT, dependencies, entries). Every module a check read is listed once in
+# `dependencies`, as (path, stamp, digest); an entry names its modules by their index there, so a
+# module that thousands of files import is stored, loaded and judged once.
+# An entry as marshalled: (stamp, digest, settings, dependency indices, (path, diagnostics, error)).
+# Entries stay in this form: a run looks up each once and converts only the result of a hit, and
+# what it did not touch is written back as it was read.
+RawEntry = tuple
+# A raw entry of another shape (a foreign or damaged cache file) is a miss, never a crash.
+_MALFORMED = (TypeError, ValueError, IndexError, AttributeError)
+
+
 class ResultCache:
     """Results by absolute path, loaded once per run and saved once at its end."""
 
     def __init__(self, folder: Path) -> None:
         self.file = folder / __version__ / "results.marshal"
-        self.entries: Dict[str, Entry] = _load(self.file)
+        self._dependencies, self._raw = _load(self.file)
         self.changed = False
-        # Many files follow the same few modules: each is judged once per run.
-        self._judged: Dict[Tuple[str, Stamp, bytes], bool] = {}
+        self._stored = False  # entries replaced: some dependencies may no longer be named
+        # Many files follow the same few modules: each is judged once per run, by its index.
+        self._judged: List[Optional[bool]] = [None] * len(self._dependencies)
+        self._index: Optional[Dict[Dependency, int]] = None  # dependency -> index, once something is stored
+        # Stamps taken earlier in this run (by discovery), used instead of a stat of one's own.
+        self._stamps: Dict[str, Stamp] = {}
+
+    @property
+    def entries(self) -> Mapping[str, Entry]:
+        """Every entry, each converted when asked for."""
+        return _EntryView(self._raw, self._dependencies)
+
+    def remember_stamps(self, stamps: Mapping[str, Stamp]) -> None:
+        """Stamps of files taken this run, before any of them was checked. A stamp only has to be
+        taken before the bytes it vouches for are read, so an earlier one serves as well."""
+        self._stamps.update(stamps)
 
     def lookup(self, path: str, settings: str) -> Optional[FileResult]:
         """The cached result when the file and every module it read are as they were."""
-        entry = self.entries.get(path)
-        if entry is None or entry.settings != settings:
+        raw = self._raw.get(path)
+        if raw is None:
             return None
-        current = _unchanged(path, entry.stamp, entry.digest)
+        try:
+            return self._lookup(path, settings, raw)
+        except _MALFORMED:
+            return None
+
+    def _lookup(self, path: str, settings: str, raw: RawEntry) -> Optional[FileResult]:
+        recorded, recorded_digest, recorded_settings, indices, result = raw
+        if recorded_settings != settings or (indices and min(indices) < 0):  # no index counts from the end
+            return None
+        current = self._unchanged(path, recorded, recorded_digest)
         if current is None:
             return None
-        if current != entry.stamp:  # touched, same bytes: remember the new stamp
-            entry.stamp = current
+        if current != recorded:  # touched, same bytes: remember the new stamp
+            self._raw[path] = (current, *raw[1:])
             self.changed = True
-        if not all(self._still(*dependency) for dependency in entry.dependencies):
-            return None
-        return entry.result
-
-    def _still(self, path: str, recorded: Stamp, recorded_digest: bytes) -> bool:
-        key = (path, recorded, recorded_digest)
-        if key not in self._judged:
-            self._judged[key] = _unchanged(path, recorded, recorded_digest) is not None
-        return self._judged[key]
+        judged, dependencies = self._judged, self._dependencies
+        for index in indices:
+            still = judged[index]
+            if still is None:
+                still = judged[index] = self._unchanged(*dependencies[index]) is not None
+            if not still:
+                return None
+        return _result(result)
 
     def store(self, path: str, entry: Entry) -> None:
-        self.entries[path] = entry
-        self.changed = True
+        self._raw[path] = _dump(entry, self._index_of)
+        self.changed = self._stored = True
+
+    def _index_of(self, dependency: Dependency) -> int:
+        if self._index is None:
+            self._index = _indexed(self._dependencies)
+            if self._index is None:  # a damaged table: start the cache afresh
+                self._dependencies, self._raw, self._judged, self._index = [], {}, [], {}
+        index = self._index.get(dependency)
+        if index is None:
+            index = self._index[dependency] = len(self._dependencies)
+            self._dependencies.append(dependency)
+            self._judged.append(None)
+        return index
 
     def save(self) -> None:
         """Write the cache atomically; a cache that cannot be written is silently skipped."""
         if not self.changed:
             return
+        dependencies, entries = self._dependencies, self._raw
+        if self._stored:
+            dependencies, entries = _compacted(dependencies, entries)
         try:
             self.file.parent.mkdir(parents=True, exist_ok=True)
             _mark_cache_folder(self.file.parents[1])
-            data = marshal.dumps((_FORMAT, {path: _dump(entry) for path, entry in self.entries.items()}))
+            data = marshal.dumps((_FORMAT, dependencies, entries))
             handle, temporary = tempfile.mkstemp(dir=self.file.parent, prefix=".results.", suffix=".tmp")
             try:
                 with os.fdopen(handle, "wb") as stream:
@@ -148,19 +196,67 @@ class ResultCache:
         except OSError:
             pass  # a read-only checkout still gets its findings
 
+    def _unchanged(self, path: str, recorded: Stamp, recorded_digest: bytes) -> Optional[Stamp]:
+        """The file's current stamp when its bytes are still ``recorded_digest``, else None."""
+        current = self._stamps.get(path) or stamp(path)
+        if current is None:
+            return None
+        if current == recorded:
+            return current
+        try:
+            data = read_regular_file(path)  # a module replaced by a FIFO must not block the lookup
+        except OSError:
+            return None
+        return current if digest(data) == recorded_digest else None
 
-def _unchanged(path: str, recorded: Stamp, recorded_digest: bytes) -> Optional[Stamp]:
-    """The file's current stamp when its bytes are still ``recorded_digest``, else None."""
-    current = stamp(path)
-    if current is None:
-        return None
-    if current == recorded:
-        return current
+
+class _EntryView(Mapping[str, Entry]):
+    """Raw entries seen as ``Entry`` objects, converted on access."""
+
+    def __init__(self, raw: Mapping[str, RawEntry], dependencies: List[Dependency]) -> None:
+        self._raw = raw
+        self._dependencies = dependencies
+
+    def __getitem__(self, path: str) -> Entry:
+        return _entry(self._raw[path], self._dependencies)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+
+def _indexed(dependencies: List[Dependency]) -> Optional[Dict[Dependency, int]]:
     try:
-        data = read_regular_file(path)  # a module replaced by a FIFO must not block the lookup
-    except OSError:
+        return {dependency: index for index, dependency in enumerate(dependencies)}
+    except TypeError:  # something unhashable where a (path, stamp, digest) tuple belongs
         return None
-    return current if digest(data) == recorded_digest else None
+
+
+def _compacted(
+    dependencies: List[Dependency], entries: Dict[str, RawEntry]
+) -> Tuple[List[Dependency], Dict[str, RawEntry]]:
+    """Only the dependencies some entry still names, renumbered: a replaced entry's old modules
+    must not pile up. A malformed entry is dropped."""
+    kept: List[Dependency] = []
+    renumbered: Dict[int, int] = {}
+    compacted: Dict[str, RawEntry] = {}
+    for path, raw in entries.items():
+        try:
+            indices = []
+            for index in raw[3]:
+                if index not in renumbered:
+                    if not 0 <= index < len(dependencies):
+                        raise IndexError(index)
+                    renumbered[index] = len(kept)
+                    kept.append(dependencies[index])
+                indices.append(renumbered[index])
+            if len(raw) == 5:
+                compacted[path] = (*raw[:3], tuple(indices), raw[4])
+        except _MALFORMED:
+            continue
+    return kept, compacted
 
 
 def _mark_cache_folder(folder: Path) -> None:
@@ -175,32 +271,43 @@ def _mark_cache_folder(folder: Path) -> None:
         )
 
 
-def _load(file: Path) -> Dict[str, Entry]:
+def _load(file: Path) -> Tuple[List[Dependency], Dict[str, RawEntry]]:
+    """The dependency table and the raw entries, unconverted: a warm run looks at each entry once."""
     try:
-        version, raw = marshal.loads(file.read_bytes())
-        if version != _FORMAT:
-            return {}
-        return {path: _entry(value) for path, value in raw.items()}
-    except Exception:  # missing, truncated, from another Python: start empty
-        return {}
+        version, dependencies, raw = marshal.loads(file.read_bytes())
+    except Exception:  # missing, truncated, from another Python or another layout: start empty
+        return [], {}
+    if version != _FORMAT or not isinstance(dependencies, list) or not isinstance(raw, dict):
+        return [], {}
+    return dependencies, raw
 
 
-def _dump(entry: Entry) -> tuple:
+def _dump(entry: Entry, index_of: Callable[[Dependency], int]) -> RawEntry:
     result = entry.result
     return (
-        entry.stamp,
+        tuple(entry.stamp),
         entry.digest,
         entry.settings,
-        entry.dependencies,
+        tuple(index_of(_plain(dependency)) for dependency in entry.dependencies),
         (result.path, tuple(_dump_diagnostic(d) for d in result.diagnostics), result.error),
     )
 
 
-def _entry(value: tuple) -> Entry:
-    stamp_, digest_, settings, dependencies, (path, diagnostics, error) = value
-    result = FileResult(path, tuple(_diagnostic(d) for d in diagnostics), error)
-    deps = tuple((path_, tuple(stamp__), digest__) for path_, stamp__, digest__ in dependencies)
-    return Entry(tuple(stamp_), digest_, settings, deps, result)  # type: ignore[arg-type]
+def _plain(dependency: Dependency) -> Dependency:
+    """Tuples all through, as marshal gives them back: the dependency table is hashed."""
+    path, stamp_, digest_ = dependency
+    return path, tuple(stamp_), digest_  # type: ignore[return-value]
+
+
+def _entry(value: RawEntry, dependencies: List[Dependency]) -> Entry:
+    stamp_, digest_, settings, indices, result = value
+    deps = tuple(dependencies[index] for index in indices)
+    return Entry(tuple(stamp_), digest_, settings, deps, _result(result))  # type: ignore[arg-type]
+
+
+def _result(value: tuple) -> FileResult:
+    path, diagnostics, error = value
+    return FileResult(path, tuple(_diagnostic(d) for d in diagnostics), error)
 
 
 def _dump_diagnostic(d: Diagnostic) -> tuple:

@@ -20,9 +20,9 @@ import click
 from . import __version__
 from .atomic import ChangedOnDisk, write_atomically
 from .batch import DEFAULT_TIMEOUT, Job, available_cores, check_files
-from .cache import CACHE_DIR_NAME, ResultCache
+from .cache import CACHE_DIR_NAME, ResultCache, stamp_of
 from .catalogue import RULES, lookup
-from .config import OUTPUT_FORMATS, ConfigError, ConfigResolver, load_settings
+from .config import OUTPUT_FORMATS, ConfigError, ConfigResolver, Settings, load_settings
 from .diagnostics import Diagnostic, FileResult
 from .engine import UnreadableSource
 from .files import SourceFile, discover
@@ -244,23 +244,46 @@ class PerFileSettings:
         self.command_line = command_line
         self.command_line_timeout = timeout
         self._codes: Dict[int, frozenset] = {}
+        # Settings are per folder and files come a folder at a time: one resolve per folder.
+        self._by_folder: Dict[str, Tuple[Settings, frozenset, float]] = {}
+
+    def for_file(self, path: str) -> Tuple[frozenset, Mapping[str, Tuple[str, ...]], float]:
+        """The codes, declared schedulers and timeout of a file (not a folder): ``ConfigError``
+        when its config is broken."""
+        settings, codes, timeout = self._folder_of(path)
+        if settings.per_file_ignores:
+            codes = codes - settings.ignored_codes_for(path)
+        return codes, settings.custom_schedulers, timeout
 
     def codes(self, path: str) -> frozenset:
-        settings = self.resolver.for_path(path)
-        if id(settings) not in self._codes:
-            self._codes[id(settings)] = resolve([settings.layer, self.command_line])
-        codes = self._codes[id(settings)]
-        return codes - settings.ignored_codes_for(path) if settings.per_file_ignores else codes
+        return self.for_file(path)[0]
 
     def schedulers(self, path: str) -> Mapping[str, Tuple[str, ...]]:
-        return self.resolver.for_path(path).custom_schedulers
+        return self._folder_of(path)[0].custom_schedulers
 
     def timeout(self, path: str) -> float:
         """Seconds of CPU time for the file: the command line's, else its config's, else the default."""
         if self.command_line_timeout is not None:
             return self.command_line_timeout
-        configured = self.resolver.for_path(path).timeout
-        return DEFAULT_TIMEOUT if configured is None else configured
+        return self._folder_of(path)[2]
+
+    def _folder_of(self, path: str) -> Tuple[Settings, frozenset, float]:
+        folder = os.path.dirname(os.path.abspath(path))  # normalized, as the resolver's folders are
+        known = self._by_folder.get(folder)
+        if known is None:  # a broken config is not kept: the resolver raises its error again, cheaply
+            settings = self.resolver.for_folder(folder)
+            known = self._by_folder[folder] = (settings, self._codes_of(settings), self._timeout_of(settings))
+        return known
+
+    def _codes_of(self, settings: Settings) -> frozenset:
+        if id(settings) not in self._codes:
+            self._codes[id(settings)] = resolve([settings.layer, self.command_line])
+        return self._codes[id(settings)]
+
+    def _timeout_of(self, settings: Settings) -> float:
+        if self.command_line_timeout is not None:
+            return self.command_line_timeout
+        return DEFAULT_TIMEOUT if settings.timeout is None else settings.timeout
 
 
 def _check(files: List[SourceFile], per_file: PerFileSettings, cache: Optional[ResultCache]) -> Iterator[FileResult]:
@@ -269,10 +292,13 @@ def _check(files: List[SourceFile], per_file: PerFileSettings, cache: Optional[R
     broken: Dict[int, FileResult] = {}
     for index, source in enumerate(files):
         try:
-            codes, schedulers = per_file.codes(source.path), per_file.schedulers(source.path)
-            jobs.append(Job(source.path, source.display, codes, schedulers, per_file.timeout(source.path)))
+            codes, schedulers, timeout = per_file.for_file(source.path)
         except ConfigError as error:  # a broken config file below the working directory
             broken[index] = FileResult(source.display, (), str(error))
+            continue
+        jobs.append(Job(source.path, source.display, codes, schedulers, timeout))
+    if cache is not None:  # discovery stat'ed every file: the cache need not stat them again
+        cache.remember_stamps({source.path: stamp_of(source.status) for source in files if source.status is not None})
     checked = check_files(jobs, cache, workers=available_cores())
     for index in range(len(files)):
         yield broken[index] if index in broken else next(checked)

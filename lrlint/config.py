@@ -10,8 +10,9 @@ import difflib
 import os
 import sys
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Any, Dict, FrozenSet, List, Mapping, NoReturn, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, FrozenSet, List, Mapping, NoReturn, Optional, Sequence, Tuple
 
 from .globs import PathGlob
 from .selection import Layer, UnknownSelector, codes_of, validate
@@ -29,6 +30,10 @@ DEDICATED_FILES: Tuple[str, ...] = ("lrlint.toml", ".lrlint.toml")
 
 _LIST_KEYS = ("select", "extend-select", "ignore", "exclude", "extend-exclude")
 _KNOWN_KEYS = _LIST_KEYS + ("per-file-ignores", "output-format", "respect-gitignore", "schedulers", "timeout")
+
+
+# Whether a folder may have an entry of a name; False only when it surely has none.
+MayHave = Callable[[str, str], bool]
 
 
 class ConfigError(Exception):
@@ -54,6 +59,15 @@ class Settings:
         default_factory=lambda: {cadence: () for cadence in CADENCES}
     )
 
+    @cached_property  # a frozen dataclass still has a __dict__ to keep it in
+    def _root_prefix(self) -> str:
+        """``root`` and a separator: what a path below the root starts with."""
+        root = os.fspath(self.root)
+        if not os.path.isabs(root):  # depends on the working directory: relpath decides
+            return "\0"  # no path starts with it
+        root = os.path.normpath(root)
+        return root if root.endswith(os.sep) else root + os.sep
+
     @property
     def layer(self) -> Layer:
         return Layer(self.select, self.extend_select, self.ignore)
@@ -61,6 +75,11 @@ class Settings:
     def relpath(self, path: "str | os.PathLike[str]") -> str:
         """Posix path relative to ``root``, or the absolute posix path for a file outside it."""
         absolute = os.path.abspath(path)
+        # Called per file (per-file-ignores, anchored excludes): a path below the root is a slice.
+        prefix = self._root_prefix
+        if absolute.startswith(prefix) and len(absolute) > len(prefix):
+            relative = absolute[len(prefix) :]
+            return relative if os.sep == "/" else relative.replace(os.sep, "/")
         try:
             relative = os.path.relpath(absolute, self.root)
         except ValueError:  # another drive on Windows
@@ -121,7 +140,9 @@ class ConfigResolver:
         absolute = os.path.abspath(path)
         return self.for_folder(absolute if os.path.isdir(absolute) else os.path.dirname(absolute))
 
-    def for_folder(self, folder: str) -> Settings:
+    def for_folder(self, folder: str, may_have: Optional[MayHave] = None) -> Settings:
+        """The settings of the entries of ``folder`` (absolute, normalized). ``may_have(folder,
+        name)`` False says, without a stat, that a folder has no file of that name."""
         if not self.hierarchical:
             return self.base
         visited: List[str] = []
@@ -137,7 +158,7 @@ class ConfigResolver:
                 break
             visited.append(current)
             try:
-                found = _config_in(Path(current))
+                found = _config_in(current, may_have)
             except ConfigError as problem:
                 error = problem
                 break
@@ -169,20 +190,27 @@ class ConfigResolver:
 def find_config(start: Path) -> Optional[Tuple[Path, Dict[str, Any]]]:
     """The nearest ``lrlint.toml``/``.lrlint.toml``, or ``pyproject.toml`` with ``[tool.lrlint]``."""
     for folder in (start, *start.parents):
-        found = _config_in(folder)
+        found = _config_in(str(folder))
         if found is not None:
             return found
     return None
 
 
-def _config_in(folder: Path) -> Optional[Tuple[Path, Dict[str, Any]]]:
-    """The config file of this very folder, if it has one."""
+def _config_in(folder: str, may_have: Optional[MayHave] = None) -> Optional[Tuple[Path, Dict[str, Any]]]:
+    """The config file of this very folder, if it has one. Asked of every folder walked: string
+    paths, and a ``Path`` only for a file that is there."""
+
+    def is_file(name: str) -> bool:
+        return (may_have is None or may_have(folder, name)) and os.path.isfile(os.path.join(folder, name))
+
     for name in DEDICATED_FILES:
-        candidate = folder / name
-        if candidate.is_file():
+        if is_file(name):
+            candidate = Path(folder, name)
             return candidate, _read_toml(candidate)
-    pyproject = folder / "pyproject.toml"
-    if pyproject.is_file() and _may_have_table(pyproject):
+    if not is_file("pyproject.toml"):
+        return None
+    pyproject = Path(folder, "pyproject.toml")
+    if _may_have_table(pyproject):
         data = _read_toml(pyproject)
         if isinstance(data.get("tool"), dict) and "lrlint" in data["tool"]:
             return pyproject, data

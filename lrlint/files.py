@@ -12,7 +12,7 @@ import os
 import re
 import stat
 from dataclasses import dataclass, field
-from typing import Dict, Iterator, List, Optional, Pattern, Sequence, Tuple
+from typing import Callable, Dict, FrozenSet, Iterable, Iterator, List, Optional, Pattern, Sequence, Tuple
 
 from .config import ConfigError, ConfigResolver, Settings
 from .globs import PathGlob, any_match, glob_to_regex
@@ -48,6 +48,8 @@ SOURCE_SUFFIXES: Tuple[str, ...] = (".py", ".ipynb")
 class SourceFile:
     path: str  # what to open
     display: str  # what to show: as given on the command line, or found under it
+    # The one stat discovery took (following symlinks): the cache reuses it rather than stat again.
+    status: Optional[os.stat_result] = field(default=None, compare=False, repr=False)
 
 
 @dataclass
@@ -141,15 +143,36 @@ def parse_gitignore(text: str) -> List[IgnorePattern]:
 IgnoreFile = Tuple[str, Tuple[IgnorePattern, ...]]
 
 
+class Listings:
+    """The names in each folder the walk listed, so that asking whether a folder has a
+    `.gitignore`, `.git` or config file costs no stat when it has none (most folders).
+
+    Names are compared case-folded: where the file system ignores case, `.GitIgnore` is
+    `.gitignore`, so a name there in any case still gets the stat, as it did before."""
+
+    def __init__(self) -> None:
+        self._names: Dict[str, FrozenSet[str]] = {}
+
+    def add(self, folder: str, names: Iterable[str]) -> None:
+        self._names[folder] = frozenset(name.casefold() for name in names)
+
+    def may_have(self, folder: str, name: str) -> bool:
+        """False only when ``folder`` was listed without ``name``: then it surely has none."""
+        names = self._names.get(folder)
+        return names is None or name.casefold() in names
+
+
 class GitIgnore:
     """``.gitignore`` files, each read once. Inside a git repository every folder from the git
     root down contributes; outside one, only the folders at or below ``boundary`` (the folder
     being walked) do."""
 
-    def __init__(self) -> None:
+    def __init__(self, listings: Optional[Listings] = None) -> None:
+        self.listings = listings or Listings()
         self._files: Dict[str, Optional[IgnoreFile]] = {}
         self._chains: Dict[Tuple[str, Optional[str]], Tuple[IgnoreFile, ...]] = {}
         self._in_git: Dict[str, bool] = {}
+        self._git_roots: Dict[str, bool] = {}
 
     def chain(self, folder: str, boundary: str) -> Tuple[IgnoreFile, ...]:
         """The ignore files that govern the entries of ``folder`` (absolute), outermost first."""
@@ -157,14 +180,22 @@ class GitIgnore:
         key = (folder, None if in_git else boundary)
         if key not in self._chains:
             parent = os.path.dirname(folder)
-            if _is_git_root(folder):
+            if self._is_git_root(folder):
                 inherited = self._read(os.path.join(folder, ".git", "info", "exclude"), folder)
             elif parent != folder and (in_git or _is_below(folder, boundary)):
                 inherited = self.chain(parent, boundary)
             else:
                 inherited = ()
-            self._chains[key] = inherited + self._read(os.path.join(folder, ".gitignore"), folder)
+            has_own = self.listings.may_have(folder, ".gitignore")
+            self._chains[key] = (
+                inherited + self._read(os.path.join(folder, ".gitignore"), folder) if has_own else inherited
+            )
         return self._chains[key]
+
+    def _is_git_root(self, folder: str) -> bool:
+        if folder not in self._git_roots:  # asked by chain and by inside_git_repo
+            self._git_roots[folder] = self.listings.may_have(folder, ".git") and _is_git_root(folder)
+        return self._git_roots[folder]
 
     def _read(self, path: str, base: str) -> Tuple[IgnoreFile, ...]:
         if path not in self._files:
@@ -179,18 +210,26 @@ class GitIgnore:
     def inside_git_repo(self, folder: str) -> bool:
         if folder not in self._in_git:
             parent = os.path.dirname(folder)
-            self._in_git[folder] = _is_git_root(folder) or (parent != folder and self.inside_git_repo(parent))
+            self._in_git[folder] = self._is_git_root(folder) or (parent != folder and self.inside_git_repo(parent))
         return self._in_git[folder]
 
-    def is_ignored(self, path: str, is_dir: bool, boundary: str) -> bool:
-        """Whether ``path`` (absolute) is excluded; the last matching pattern wins."""
+    def is_ignored(self, path: str, is_dir: bool, boundary: str, folder: Optional[str] = None) -> bool:
+        """Whether ``path`` (absolute, in ``folder`` when given) is excluded; the last matching pattern wins."""
         ignored = False
-        for base, patterns in self.chain(os.path.dirname(path), boundary):
-            relative = os.path.relpath(path, base).replace(os.sep, "/")
+        for base, patterns in self.chain(os.path.dirname(path) if folder is None else folder, boundary):
+            relative = _relative_to(path, base)
             for pattern in patterns:
                 if pattern.matches(relative, is_dir):
                     ignored = not pattern.negated
         return ignored
+
+
+def _relative_to(path: str, base: str) -> str:
+    """``path`` relative to the folder ``base`` above it, posix. Both come from the walk and are
+    normalized: slicing does what ``os.path.relpath`` does, without its abspath calls per file."""
+    prefix = base if base.endswith(os.sep) else base + os.sep
+    relative = path[len(prefix) :] if path.startswith(prefix) else os.path.relpath(path, base)
+    return relative if os.sep == "/" else relative.replace(os.sep, "/")
 
 
 def _is_git_root(folder: str) -> bool:
@@ -207,7 +246,7 @@ def _is_below(path: str, root: str) -> bool:
 class Excluder:
     """Decides what is skipped: default/config excludes and, if respected, ``.gitignore``."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, listings: Optional[Listings] = None) -> None:
         self.settings = settings
         base = settings.exclude if settings.exclude is not None else DEFAULT_EXCLUDE
         globs = [PathGlob.compile(p) for p in base + settings.extend_exclude]
@@ -216,17 +255,22 @@ class Excluder:
         names = [glob.regex.pattern for glob in globs if glob.basename_only]
         self.name_pattern = re.compile("|".join(f"(?:{name})" for name in names)) if names else None
         self.anchored = tuple(glob for glob in globs if not glob.basename_only)
-        self.gitignore = GitIgnore() if settings.respect_gitignore else None
+        self.gitignore = GitIgnore(listings) if settings.respect_gitignore else None
 
     def excludes(self, path: str, is_dir: bool, boundary: str) -> bool:
         """``path`` is absolute; the folders above it are assumed to be checked already."""
-        if self.name_pattern is not None and self.name_pattern.match(os.path.basename(path)):
+        return self.excludes_entry(os.path.dirname(path), os.path.basename(path), path, is_dir, boundary)
+
+    def excludes_entry(self, folder: str, name: str, path: str, is_dir: bool, boundary: str) -> bool:
+        """``excludes`` for the entry ``name`` of ``folder`` (``path`` is the two joined), as the
+        walk knows them: no splitting of the path again for each file."""
+        if self.name_pattern is not None and self.name_pattern.match(name):
             return True
         if self.anchored and any_match(self.anchored, self.settings.relpath(path)):
             return True
         if is_dir and os.path.isfile(os.path.join(path, "pyvenv.cfg")):  # any virtualenv
             return True
-        return self.gitignore is not None and self.gitignore.is_ignored(path, is_dir, boundary)
+        return self.gitignore is not None and self.gitignore.is_ignored(path, is_dir, boundary, folder)
 
     def excludes_with_parents(self, path: str, is_dir: bool) -> bool:
         """For a path named on the command line (``--force-exclude``): it, or a folder above it,
@@ -263,7 +307,8 @@ class Excluders:
     """The excluder of the settings that govern each folder (nested configs bring their own)."""
 
     def __init__(self, settings: Settings, resolver: Optional[ConfigResolver], errors: List[str]) -> None:
-        self.root = Excluder(settings)
+        self.listings = Listings()  # what the walk found in each folder, shared by every excluder
+        self.root = Excluder(settings, self.listings)
         self.resolver = resolver
         self.errors = errors
         self._by_settings: Dict[int, Excluder] = {id(settings): self.root}
@@ -274,14 +319,14 @@ class Excluders:
         if self.resolver is None:
             return self.root
         try:
-            settings = self.resolver.for_folder(folder)
+            settings = self.resolver.for_folder(folder, self.listings.may_have)
         except ConfigError as error:
             if str(error) not in self._reported:
                 self._reported.add(str(error))
                 self.errors.append(str(error))
             return None
         if id(settings) not in self._by_settings:
-            self._by_settings[id(settings)] = Excluder(settings)
+            self._by_settings[id(settings)] = Excluder(settings, self.listings)
         return self._by_settings[id(settings)]
 
 
@@ -297,10 +342,11 @@ def discover(
     for given in paths or (".",):
         absolute = os.path.abspath(given)
         try:
-            mode = os.stat(absolute).st_mode
+            status = os.stat(absolute)
         except OSError as error:  # missing, a broken or looping symlink, a folder we may not enter
             found.errors.append(f"{given}: {stat_problem(absolute, error)}")
             continue
+        mode = status.st_mode
         is_dir = stat.S_ISDIR(mode)
         if force_exclude and excluder.excludes_with_parents(absolute, is_dir):
             continue
@@ -308,25 +354,17 @@ def discover(
             found.errors.append(f"{given}: {NotRegularFile(absolute, mode).strerror}")
             continue
         if not is_dir:
-            candidates: Iterator[Tuple[str, str]] = iter([(absolute, given)])
+            candidates: Iterator[SourceFile] = iter([SourceFile(absolute, given, status)])
         else:
             candidates = _walk(absolute, _display_root(given), excluders, found)
-        for absolute_file, display in candidates:
-            key = _identity(absolute_file)
-            if key not in seen or display < seen[key].display:
-                seen[key] = SourceFile(absolute_file, display)
+        for source in candidates:
+            # The same file reached by two paths (a symlink, `a/../a`) is checked once: the stat
+            # already taken tells, where resolving the path would look at every folder above it.
+            key = (source.status.st_dev, source.status.st_ino)  # type: ignore[union-attr]
+            if key not in seen or source.display < seen[key].display:
+                seen[key] = source
     found.files = sorted(seen.values(), key=lambda source: source.display)
     return found
-
-
-def _identity(path: str) -> object:
-    """The same file reached by two paths (a symlink, `a/../a`) is checked once: one stat call
-    tells, where resolving the path would look at every folder above it."""
-    try:
-        status = os.stat(path)
-    except OSError:
-        return os.path.normcase(os.path.realpath(path))
-    return status.st_dev, status.st_ino
 
 
 def _display_root(given: str) -> str:
@@ -335,7 +373,10 @@ def _display_root(given: str) -> str:
     return "" if stripped in (".", "." + os.sep) else stripped
 
 
-def _walk(top: str, shown: str, excluders: Excluders, found: Discovery) -> Iterator[Tuple[str, str]]:
+def _walk(top: str, shown: str, excluders: Excluders, found: Discovery) -> Iterator[SourceFile]:
+    """The source files below ``top``, folder by folder in sorted order (as ``os.walk`` top-down
+    would give them), each stat'ed once. Symlinked folders are not entered, as with ``os.walk``."""
+
     def report(error: OSError) -> None:
         where = os.path.join(shown, os.path.relpath(error.filename, top)) if error.filename else shown
         if error.filename and os.path.abspath(error.filename) != top:  # a folder found inside: skip it
@@ -343,34 +384,79 @@ def _walk(top: str, shown: str, excluders: Excluders, found: Discovery) -> Itera
         else:  # the folder named on the command line
             found.errors.append(f"{where}: {error.strerror or error}")
 
-    for folder, dirs, files in os.walk(top, onerror=report):
-        relative_folder = os.path.relpath(folder, top)
-        prefix = shown if relative_folder == "." else os.path.join(shown, relative_folder)
+    pending: List[Tuple[str, str]] = [(top, shown)]  # (folder, its display prefix), a stack
+    while pending:
+        folder, prefix = pending.pop()
+        listing = _list_folder(folder, report)
+        if listing is None:
+            continue
+        dirs, files = listing
+        excluders.listings.add(folder, [*dirs, *files])
         excluder = excluders.for_folder(folder)
         if excluder is None:  # its config is broken: reported, and nothing below is checked
-            dirs[:] = []
             continue
-        # Prune in place: os.walk then never enters an excluded folder.
-        dirs[:] = sorted(d for d in dirs if not excluder.excludes(os.path.join(folder, d), True, top))
+        # os.path.join(folder, name) for a plain name, once per folder rather than per entry
+        folder_base, prefix_base = os.path.join(folder, ""), os.path.join(prefix, "")
+        inner = []
+        for name in sorted(dirs):
+            path = folder_base + name
+            if not dirs[name] and not excluder.excludes_entry(folder, name, path, True, top):
+                inner.append((path, prefix_base + name))
+        pending.extend(reversed(inner))  # popped in sorted order, each after the files above it
         for name in sorted(files):
             if not name.endswith(SOURCE_SUFFIXES):
                 continue
-            absolute = os.path.join(folder, name)
-            if excluder.excludes(absolute, False, top):
+            absolute = folder_base + name
+            if excluder.excludes_entry(folder, name, absolute, False, top):
                 continue
-            display = os.path.join(prefix, name) if prefix else name
-            problem = _not_a_source_file(absolute)
-            if problem is None:
-                yield absolute, display
+            display = prefix_base + name
+            status, problem = _source_status(absolute)
+            if status is not None:
+                yield SourceFile(absolute, display, status)
             else:
                 found.skipped.append(f"{display}: skipped: {problem}")
 
 
-def _not_a_source_file(path: str) -> Optional[str]:
-    """Why a `.py` entry of a folder cannot be checked (a FIFO, a socket, a symlink loop), or None.
-    Only stat is used: opening a FIFO would block."""
+def _list_folder(folder: str, report: Callable[[OSError], None]) -> Optional[Tuple[Dict[str, bool], List[str]]]:
+    """The folders (name -> whether it is a symlink, not to be entered) and the other entries of
+    ``folder``, or None when it cannot be listed (reported). ``scandir`` tells the kinds without a
+    stat for most entries; what ``os.walk`` would call a folder is one here."""
+    dirs: Dict[str, bool] = {}
+    others: List[str] = []
     try:
-        mode = os.stat(path).st_mode
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if _is_dir(entry):
+                    dirs[entry.name] = _is_symlink(entry)
+                else:
+                    others.append(entry.name)
+    except OSError as error:  # not listable, or failed half way: skipped whole, as os.walk does
+        report(error)
+        return None
+    return dirs, others
+
+
+def _is_dir(entry: "os.DirEntry[str]") -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
+def _is_symlink(entry: "os.DirEntry[str]") -> bool:
+    try:
+        return entry.is_symlink()
+    except OSError:
+        return False
+
+
+def _source_status(path: str) -> Tuple[Optional[os.stat_result], str]:
+    """The stat of a `.py` entry found in a folder, or why it cannot be checked (a FIFO, a socket,
+    a broken symlink or a loop). Only stat is used: opening a FIFO would block."""
+    try:
+        status = os.stat(path)
     except OSError as error:
-        return stat_problem(path, error)
-    return None if stat.S_ISREG(mode) else NotRegularFile(path, mode).strerror
+        return None, stat_problem(path, error)
+    if stat.S_ISREG(status.st_mode):
+        return status, ""
+    return None, NotRegularFile(path, status.st_mode).strerror

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
+import marshal
 import os
 import subprocess
 import sys
@@ -214,3 +215,149 @@ def test_without_processes_the_files_are_checked_in_this_one(tmp_path: Path, mon
         paths.append(tmp_path / f"f{index}.py")
     results = list(check_files(_jobs(paths), workers=2))
     assert [len(result.diagnostics) for result in results] == [1] * len(paths)
+
+
+# --- the file: raw entries, the dependency table, stamps taken by discovery ----------------
+
+HELPERS = """\
+import torch
+
+
+def train_epoch(model, loader, optimizer, scheduler):
+    for x, y in loader:
+        torch.nn.functional.mse_loss(model(x), y).backward()
+        optimizer.step()
+        scheduler.step()
+"""
+MAIN = """\
+import torch
+from helpers import train_epoch
+
+model = torch.nn.Linear(2, 1)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=30)
+for epoch in range(90):
+    train_epoch(model, loader, optimizer, scheduler)
+"""
+
+
+def _module_project(project: Path) -> None:
+    (project / "pyproject.toml").write_text("")
+    (project / "helpers.py").write_text(HELPERS)
+    (project / "main.py").write_text(MAIN)
+    (project / "train.py").write_text(TRAIN)
+
+
+def test_a_checked_module_that_changed_invalidates_its_importer(project: Path) -> None:
+    """Both files are found by discovery, whose stamps the cache then uses for the module too."""
+    _module_project(project)
+    helpers = project / "helpers.py"
+    for text in (HELPERS, HELPERS.replace("        scheduler.step()\n", ""), HELPERS):
+        helpers.write_text(text)
+        cached = invoke("--output-format", "json")
+        assert cached.stdout == invoke("--output-format", "json", "--no-cache").stdout
+        assert cached.stdout == invoke("--output-format", "json").stdout  # and again, all from the cache
+
+
+def test_untouched_entries_are_written_back_as_they_were(project: Path, checked: List[str]) -> None:
+    _module_project(project)
+    invoke()
+    folder = project / ".lrlint_cache"
+    before = dict(ResultCache(folder).entries)
+    main = str(project / "main.py")
+    assert {dependency[0] for dependency in before[main].dependencies} == {str(project / "helpers.py")}
+
+    cache = ResultCache(folder)  # one entry replaced: main.py no longer follows helpers.py
+    replaced = cache.entries[main]
+    replaced.dependencies = ()
+    cache.store(main, replaced)
+    cache.save()
+
+    after = ResultCache(folder)
+    assert dict(after.entries) == {**before, main: replaced}
+    # the module only main.py named is gone from the table, not kept for ever
+    assert all(path != str(project / "helpers.py") for path, _, _ in after._dependencies)
+    checked.clear()
+    invoke()
+    assert checked == []  # the rewritten cache answers every file
+
+
+def test_a_touch_refreshes_the_stamp_without_converting_the_rest(project: Path, checked: List[str]) -> None:
+    _module_project(project)
+    invoke()
+    folder = project / ".lrlint_cache"
+    before = dict(ResultCache(folder).entries)
+    os.utime(project / "train.py", ns=(1, 1))  # same bytes, another stamp
+    invoke()
+    after = ResultCache(folder).entries
+    assert checked == ["helpers.py", "main.py", "train.py"]  # the first run only
+    train = str(project / "train.py")
+    assert after[train].stamp == cache.stamp(train) != before[train].stamp
+    assert {path: entry for path, entry in after.items() if path != train} == {
+        path: entry for path, entry in before.items() if path != train
+    }
+
+
+def _filled(tmp_path: Path) -> Job:
+    (tmp_path / "train.py").write_text(TRAIN)
+    (job,) = _jobs([tmp_path / "train.py"])
+    results = ResultCache(tmp_path / "cache")
+    assert len(list(check_files([job], results))) == 1
+    results.save()
+    return job
+
+
+def test_a_stamp_from_before_an_edit_vouches_for_nothing_after_it(tmp_path: Path) -> None:
+    job = _filled(tmp_path)
+    path = tmp_path / "train.py"
+    os.utime(path, ns=(1, 1))
+    discovered = cache.stamp(str(path))  # as discovery saw it: touched, same bytes
+    path.write_text(FIXED)  # then edited before the lookup
+    results = ResultCache(tmp_path / "cache")
+    results.remember_stamps({str(path): discovered})
+    assert results.lookup(str(path), job.settings) is None and not results.changed
+
+    path.write_text(TRAIN)  # the bytes as recorded, under another stamp: a hit that keeps the stamp
+    now = cache.stamp(str(path))
+    results = ResultCache(tmp_path / "cache")
+    results.remember_stamps({str(path): now})
+    assert results.lookup(str(path), job.settings) is not None and results.changed
+    assert results.entries[str(path)].stamp == now
+
+
+def test_an_entry_of_another_shape_is_a_miss_and_is_dropped(tmp_path: Path) -> None:
+    """Entries are converted when looked up, not when loaded: a damaged one must still be a miss."""
+    job = _filled(tmp_path)
+    (cache_file,) = (tmp_path / "cache").glob("*/results.marshal")
+    version, dependencies, entries = marshal.loads(cache_file.read_bytes())
+    path, other, new = (str(tmp_path / name) for name in ("train.py", "other.py", "new.py"))
+    good = entries[path]
+    out_of_range = (*good[:3], (len(dependencies),), *good[4:])
+    for damaged in (("garbage",), 7, (*good[:3], (-1,), *good[4:]), out_of_range, (*good[:4], "no result")):
+        cache_file.write_bytes(marshal.dumps((version, dependencies, {path: damaged})))
+        assert ResultCache(tmp_path / "cache").lookup(path, job.settings) is None
+
+    damaged = {other + str(index): entry for index, entry in enumerate([out_of_range, (*good[:3], (-1,), *good[4:])])}
+    cache_file.write_bytes(marshal.dumps((version, dependencies, {path: good, **damaged, other: good[:4]})))
+    results = ResultCache(tmp_path / "cache")
+    assert results.lookup(path, job.settings) is not None
+    results.store(new, results.entries[path])  # a store rewrites the table: what it cannot renumber goes
+    results.save()
+    assert set(ResultCache(tmp_path / "cache").entries) == {path, new}
+
+
+def test_a_damaged_dependency_table_starts_the_cache_afresh(tmp_path: Path) -> None:
+    job = _filled(tmp_path)
+    (cache_file,) = (tmp_path / "cache").glob("*/results.marshal")
+    version, dependencies, entries = marshal.loads(cache_file.read_bytes())
+    unhashable = ("x.py", [1, 2, 3, 4], b"")
+    cache_file.write_bytes(marshal.dumps((version, [*dependencies, unhashable], entries)))
+    results = ResultCache(tmp_path / "cache")
+    path = str(tmp_path / "train.py")
+    assert results.lookup(path, job.settings) is not None  # the damaged item is named by no entry
+    following = results.entries[path]
+    following.dependencies = ((str(tmp_path / "helpers.py"), (1, 2, 3, 4), b"digest"),)
+    results.store(str(tmp_path / "new.py"), following)  # finding its module in the table hashes the table
+    results.save()
+    (new,) = ResultCache(tmp_path / "cache").entries.values()
+    assert new == following

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
+from lrlint.batch import DEFAULT_TIMEOUT
 from lrlint.catalogue import RULES
-from lrlint.config import ConfigError, Settings, find_config, load_settings
+from lrlint.cli import PerFileSettings
+from lrlint.config import ConfigError, ConfigResolver, Settings, find_config, load_settings
 from lrlint.selection import Layer, UnknownSelector, expand, resolve, split_selectors
 
 ALL = frozenset(RULES)
@@ -344,3 +347,75 @@ def test_declared_schedulers_reach_the_checker_through_pyproject(tmp_path: Path,
     monkeypatch.chdir(tmp_path)
     assert main(["--output-format", "concise", "train.py"]) == 1
     assert main(["--isolated", "train.py"]) == 0
+
+
+# --- settings per folder ---------------------------------------------------------------------
+
+
+def _per_file_reference(resolver: ConfigResolver, command_line: Layer, path: Path) -> tuple:
+    """What each file's settings were, computed file by file: the nearest config, then its per-file-ignores."""
+    settings = resolver.for_path(path)
+    codes = resolve([settings.layer, command_line]) - settings.ignored_codes_for(path)
+    return codes, settings.custom_schedulers, DEFAULT_TIMEOUT if settings.timeout is None else settings.timeout
+
+
+def test_settings_per_folder_are_those_per_file(tmp_path: Path) -> None:
+    _pyproject(
+        tmp_path,
+        '[tool.lrlint]\nselect = ["LR001", "LR003", "LR005"]\ntimeout = 7\n'
+        '[tool.lrlint.per-file-ignores]\n"tests/*" = ["LR001"]\n"**/gen_*.py" = ["LR003"]\n',
+    )
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "lrlint.toml").write_text(
+        'extend-select = ["LR007"]\n[per-file-ignores]\n"deep/*.py" = ["LR007"]\n[schedulers]\nper-batch = ["m.W"]\n'
+    )
+    files = ["a.py", "tests/t.py", "tests/gen_x.py", "pkg/gen_y.py", "sub/b.py", "sub/deep/c.py", "sub/deep/gen_z.py"]
+    for relative in files:
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relative).write_text("x = 1\n")
+    command_line = Layer(extend_select=["LR010"])
+    resolver = ConfigResolver(load_settings(cwd=tmp_path))
+    per_file = PerFileSettings(resolver, command_line)
+    reference = ConfigResolver(load_settings(cwd=tmp_path))
+    for relative in files:
+        path = tmp_path / relative
+        expected = _per_file_reference(reference, command_line, path)
+        assert per_file.for_file(str(path)) == expected, relative
+        assert (per_file.codes(str(path)), per_file.schedulers(str(path)), per_file.timeout(str(path))) == expected
+    assert per_file.codes(str(tmp_path / "tests" / "t.py")) == {"LR000", "LR003", "LR005", "LR010"}
+    assert per_file.codes(str(tmp_path / "sub" / "deep" / "c.py")) == ALL - {"LR007"}  # the nearest config only
+    assert per_file.for_file(str(tmp_path / "sub" / ".." / "tests" / "t.py")) == per_file.for_file(
+        str(tmp_path / "tests" / "t.py")
+    )
+    assert PerFileSettings(resolver, command_line, timeout=2.0).for_file(str(tmp_path / "a.py"))[2] == 2.0
+
+
+def test_a_broken_nested_config_fails_every_file_below_it(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "lrlint.toml").write_text("select = [\n")
+    per_file = PerFileSettings(ConfigResolver(load_settings(cwd=tmp_path)), Layer())
+    for name in ("a.py", "b.py", "deep/c.py"):
+        with pytest.raises(ConfigError, match="lrlint.toml: invalid TOML"):
+            per_file.for_file(str(tmp_path / "sub" / name))
+    assert per_file.for_file(str(tmp_path / "ok.py"))[0] == ALL
+
+
+@pytest.mark.parametrize(
+    "root, path",
+    [
+        ("/p", "/p/a/b.py"),
+        ("/p/", "/p/a.py"),
+        ("/p", "/p"),
+        ("/p", "/pa/b.py"),  # a sibling whose name starts like the root
+        ("/p", "/q/x.py"),
+        ("/p/../q", "/q/x.py"),
+        ("/", "/x/y.py"),
+        ("rel", "rel/x.py"),
+    ],
+)
+def test_settings_relpath_is_relpath(root: str, path: str) -> None:
+    absolute = os.path.abspath(path)
+    relative = os.path.relpath(absolute, os.path.abspath(root))
+    outside = relative == os.pardir or relative.startswith(os.pardir + os.sep)
+    expected = Path(absolute).as_posix() if outside else Path(relative).as_posix()
+    assert Settings(root=Path(root)).relpath(path) == expected

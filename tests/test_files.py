@@ -8,8 +8,8 @@ from typing import List, Sequence
 
 import pytest
 
-from lrlint.config import Settings
-from lrlint.files import discover, parse_gitignore
+from lrlint.config import ConfigResolver, Settings
+from lrlint.files import Listings, discover, parse_gitignore
 from lrlint.globs import PathGlob
 
 
@@ -256,3 +256,50 @@ def test_force_exclude_ignores_folders_above_the_project(tmp_path: Path, monkeyp
     _make(project, "a.py")
     monkeypatch.chdir(project)
     assert _shown(["a.py"], Settings(root=project), force=True) == ["a.py"]
+
+
+# --- one stat per file, listings instead of stats --------------------------------------------
+
+
+@pytest.mark.skipif(os.name != "posix", reason="symlinks as POSIX has them")
+def test_a_file_reached_twice_is_found_once_with_its_stat(project: Path) -> None:
+    _make(project, "pkg/a.py", "pkg/b.py")
+    os.symlink("a.py", project / "pkg" / "z_link.py")  # the same file under a later name
+    os.symlink("pkg", project / "alias")  # a symlinked folder is not entered
+    found = discover(["pkg", "alias/b.py"], Settings(root=project))
+    assert [source.display for source in found.files] == ["alias/b.py", "pkg/a.py"]
+    for source in found.files:
+        status = os.stat(source.path)
+        assert (source.status.st_dev, source.status.st_ino, source.status.st_mtime_ns) == (
+            status.st_dev,
+            status.st_ino,
+            status.st_mtime_ns,
+        )
+    assert _shown(["."]) == ["pkg/a.py", "pkg/b.py"]
+
+
+def test_a_git_file_marks_a_work_tree_too(project: Path) -> None:
+    (project / ".git").write_text("gitdir: /elsewhere/.git/worktrees/here\n")  # a worktree or submodule
+    _make(project, "src/gen/g.py", "src/a.py")
+    (project / ".gitignore").write_text("src/gen/\n")
+    assert _shown(["src"]) == ["src/a.py"]
+
+
+def test_nested_config_files_are_found_by_the_walk(project: Path) -> None:
+    _make(project, "a/x.py", "a/skip/y.py", "b/x.py", "b/skip/y.py", "c/x.py", "c/skip/y.py")
+    (project / "a" / ".lrlint.toml").write_text('extend-exclude = ["skip"]\n')
+    (project / "b" / "pyproject.toml").write_text("[tool.other]\nx = 1\n")  # no table: not a config
+    (project / "c" / "pyproject.toml").write_text('[tool.lrlint]\nextend-exclude = ["skip"]\n')
+    settings = Settings(root=project)
+    found = discover(["."], settings, resolver=ConfigResolver(settings))
+    assert [source.display for source in found.files] == ["a/x.py", "b/skip/y.py", "b/x.py", "c/x.py"]
+
+
+def test_listings_answer_only_for_what_they_surely_lack(tmp_path: Path) -> None:
+    listings = Listings()
+    folder = str(tmp_path)
+    assert listings.may_have(folder, ".gitignore")  # not listed: ask the file system
+    listings.add(folder, ["a.py", "PyProject.TOML"])
+    assert not listings.may_have(folder, ".gitignore")
+    assert listings.may_have(folder, "pyproject.toml")  # one file on a file system that ignores case
+    assert listings.may_have(str(tmp_path / "other"), ".gitignore")
