@@ -131,7 +131,9 @@ def _selectors(ctx: click.Context, param: click.Parameter, values: Tuple[str, ..
 @click.version_option(__version__, "--version", prog_name="lrlint", message="%(prog)s %(version)s")
 @click.pass_context
 def cli(ctx: click.Context, **options: object) -> None:
-    """Catch misuse of PyTorch learning-rate schedulers. PATHS default to the current folder."""
+    """Catch misuse of PyTorch learning-rate schedulers. PATHS default to the current folder.
+
+    `lrlint preview SCRIPT` shows the learning rate SCRIPT will train with (`lrlint preview --help`)."""
     if options["isolated"] and options["config_file"]:
         raise click.UsageError("--config cannot be used with --isolated")
     for name in ("extend_select", "ignore"):  # None (not given) means nothing to add
@@ -147,7 +149,13 @@ def cli(ctx: click.Context, **options: object) -> None:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """The console script: returns the exit status (``sys.exit(main())``)."""
+    """The console script: returns the exit status (``sys.exit(main())``). ``lrlint preview ...``
+    is the preview's command line; a folder named ``preview`` is checked as ``lrlint ./preview``."""
+    arguments = list(argv) if argv is not None else sys.argv[1:]
+    if arguments[:1] == ["preview"]:
+        from .preview.command import main as preview
+
+        return preview(arguments[1:])
     try:
         status = cli.main(args=list(argv) if argv is not None else None, prog_name="lrlint", standalone_mode=False)
     except click.ClickException as error:
