@@ -407,9 +407,14 @@ def _draw(axes: Any, curves: Sequence[Curve]) -> None:
 
 
 def _colours(curves: Sequence[Curve]) -> List[str]:
-    """One colour per scheduler, shared by its actual and intended curves (same title) and by a
-    recorded trace of it (same label; a trace has no title)."""
+    """A colour per kind when the curves are of one scheduler; else one colour per scheduler,
+    shared by its actual and intended curves (same title) and by a recorded trace of it (same
+    label; a trace has no title), the line style telling the kinds apart."""
     palette = [f"C{index}" for index in range(10)]
+    if len({(curve.scheduler, curve.title) for curve in curves if curve.kind != "recorded"}) <= 1:
+        # One scheduler: a colour per kind, so that actual and intended differ in more than the dashes.
+        kinds = {"actual": "C0", "intended": "C1", "recorded": "C2"}
+        return [kinds.get(curve.kind, "C3") for curve in curves]
     by_key: Dict[Tuple[str, str], str] = {}
     for curve in curves:
         if curve.kind != "recorded":

@@ -18,7 +18,7 @@ from ..catalogue import RULES
 from ..diagnostics import Diagnostic
 from ..model import Loop as ModelLoop
 from ..model import LoopKind, Role, Step, Tracked, TrainingLoopModel
-from ..model.known import project_specs
+from ..model.known import PARSED_ARGUMENT_NAMES, project_specs
 from ..model.values import Env, Func, tracked_in
 from .errors import PreviewError
 from .plan import (
@@ -177,7 +177,7 @@ class ValueReader:
         if isinstance(expr, cst.Attribute):
             default = interpreter.command_line_default(expr)  # type: ignore[attr-defined]
             if default is not None:
-                return int(default) if float(default).is_integer() and "." not in repr(default) else default
+                return _number(default)
             raise _Unknown()
         return Expression(self._arithmetic(expr, env, interpreter, depth))
 
@@ -235,13 +235,18 @@ class ValueReader:
         if len(parameters) != 1 or node.params.star_arg not in (None, cst.MaybeSentinel.DEFAULT):
             raise _Unknown()
         parameter = parameters[0].name.value
+        options = _CommandLineOptions()
+        node = node.visit(options)  # `args.warmup` -> a name bound to its argparse default
         if isinstance(node, cst.Lambda):
             body, statements = _code(node.body), ()
         else:
             body, statements = self._def_body(node)
         local = {parameter} | _assigned_names(node)
-        bindings = []
-        for name in sorted(_free_names(node) - local - _FUNCTION_NAMES):
+        bindings: List[Tuple[str, Value]] = []
+        for name, attribute in sorted(options.replaced.items()):
+            default = interpreter.command_line_default(attribute)  # type: ignore[attr-defined]
+            bindings.append((name, _number(default) if default is not None else Missing(_code(attribute))))
+        for name in sorted(_free_names(node) - local - _FUNCTION_NAMES - set(options.replaced)):
             lookup_env = env
             try:
                 bindings.append((name, self._value(cst.Name(name), lookup_env, interpreter, depth + 1)))
@@ -267,6 +272,27 @@ class ValueReader:
 
 
 _NOT_LITERAL = object()
+
+
+def _number(value: float) -> Union[int, float]:
+    """An argparse default as the script sees it: `default=30` is an int (torch rejects
+    `epochs=30.0`); the interpreter hands every default over as a float."""
+    return int(value) if float(value).is_integer() else value
+
+
+class _CommandLineOptions(cst.CSTTransformer):
+    """Replaces `args.NAME` in a learning-rate function with a plain name, bound by the caller to
+    the option's default (or left for `--set args.NAME=VALUE`)."""
+
+    def __init__(self) -> None:
+        self.replaced: Dict[str, cst.Attribute] = {}
+
+    def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.BaseExpression:
+        if isinstance(original.value, cst.Name) and original.value.value in PARSED_ARGUMENT_NAMES:
+            name = f"{original.value.value}__{original.attr.value}"
+            self.replaced[name] = original
+            return cst.Name(name)
+        return updated
 
 
 def _literal(expr: cst.BaseExpression) -> object:
@@ -645,6 +671,8 @@ def read_preview(
         if obj not in capture.calls:
             notes.append(f"{obj.label}: built outside this file; not previewed")
     for scheduler in candidates:
+        if any(escape.startswith("combined into") for escape in scheduler.escapes):
+            continue  # replayed inside the SequentialLR/ChainedScheduler that holds it
         problem = _unpreviewable(scheduler)
         if problem:
             notes.append(f"{scheduler.label} (line {lines[scheduler]}): {problem}; not previewed")
@@ -704,10 +732,8 @@ def _unpreviewable(scheduler: Tracked) -> Optional[str]:
         return "a scheduler class of this project"
     if scheduler.dynamic_kind:
         return "its kind is chosen at run time"
-    if scheduler.escapes and not any(e.startswith("combined into") for e in scheduler.escapes):
+    if scheduler.escapes:
         return f"it is handed to code lrlint cannot see ({scheduler.escapes[0]})"
-    if any(e.startswith("combined into") for e in scheduler.escapes):
-        return "previewed as part of the scheduler that combines it"
     return None
 
 
