@@ -14,7 +14,11 @@ from typing import Dict, List, Sequence, Tuple
 
 import pytest
 
+from lrlint.catalogue import RULES
 from lrlint.preview.command import main as preview_main
+from lrlint.preview.plan import Missing, Options, Preview
+from lrlint.preview.replay import replay
+from lrlint.preview.static import fill_in, read_preview
 
 torch = pytest.importorskip("torch")
 
@@ -295,3 +299,38 @@ def test_lrlint_preview_is_a_sub_command_and_a_folder_named_preview_still_lints(
         run + ["--isolated", "./preview"], cwd=tmp_path, capture_output=True, text=True, timeout=300
     )
     assert linted.returncode == 1 and "LR001" in linted.stdout
+
+
+# The rules whose misuse changes the curve: each catalogue Example gets an intended curve beside
+# the actual one, and each "Use instead" a single curve.
+CURVE_RULES = ("LR001", "LR002", "LR003", "LR004", "LR005", "LR009", "LR012", "LR014")
+
+
+def small_run(found: Preview) -> Options:
+    """A few epochs of a few batches; the script's own epoch count where it has one."""
+    epochs = 4 if isinstance(found.loop.epochs, Missing) else None
+    return Options(epochs=epochs, steps_per_epoch=5, accumulation=2, metrics=(1.0, 0.9, 0.95, 0.97))
+
+
+@pytest.mark.parametrize("code", CURVE_RULES)
+def test_catalogue_example_shows_the_wrong_curve_beside_the_intended_one(code: str) -> None:
+    found = fill_in(read_preview(RULES[code].example, "example.py"), {}, lr=0.1)
+    (plan,) = found.plans
+    assert plan.intended is not None and code in plan.intended.codes
+    actual, meant = (replay(plan, found.loop, small_run(found), kind=kind) for kind in ("actual", "intended"))
+    assert meant.stopped is None and meant.lrs
+    assert actual.lrs != meant.lrs or actual.stopped is not None
+
+
+@pytest.mark.parametrize("code", CURVE_RULES)
+def test_catalogue_use_instead_shows_one_curve(code: str) -> None:
+    found = fill_in(read_preview(RULES[code].use_instead, "fixed.py"), {}, lr=0.1)
+    (plan,) = found.plans
+    assert plan.intended is None
+    assert replay(plan, found.loop, small_run(found)).stopped is None
+
+
+@pytest.mark.parametrize("code", ["LR006", "LR008"])
+def test_curves_only_the_run_knows_are_not_guessed(code: str) -> None:
+    found = read_preview(RULES[code].example, "example.py")
+    assert found.plans == () and any("not previewed" in note for note in found.notes), found.notes

@@ -16,8 +16,8 @@ import libcst as cst
 
 from ..catalogue import RULES
 from ..diagnostics import Diagnostic
+from ..model import Event, LoopKind, Role, Step, Tracked, TrainingLoopModel
 from ..model import Loop as ModelLoop
-from ..model import LoopKind, Role, Step, Tracked, TrainingLoopModel
 from ..model.known import PARSED_ARGUMENT_NAMES, project_specs
 from ..model.values import Env, Func, tracked_in
 from .errors import PreviewError
@@ -387,14 +387,28 @@ def _assigned_names(node: Union[cst.Lambda, cst.FunctionDef]) -> Set[str]:
 class TrainingLoop:
     """The loops around the optimizer step that trains with the scheduler's rates."""
 
-    optimizer_step: Step
+    optimizer_step: Event  # the optimizer step, or a call that trains a whole epoch (`train_one_epoch(...)`)
     batch: Optional[ModelLoop]  # None: the optimizer steps once per epoch (full-batch training)
     epoch: Optional[ModelLoop]  # None: a single pass over the data
     accumulation_test: Optional[cst.BaseExpression]  # `(i + 1) % accum == 0` around the update
+    trained_by: Optional[str] = None  # the epoch's batches run in this call, which lrlint cannot see
 
 
 def training_loop(model: TrainingLoopModel, scheduler: Tracked) -> Optional[TrainingLoop]:
-    """The optimizer step of the optimizer the scheduler drives, and its loops."""
+    """The optimizer step of the optimizer the scheduler drives, and its loops; else an epoch loop
+    whose training runs in a call lrlint cannot see (`train_one_epoch(model, loader, optimizer)`)."""
+    found = _optimizer_step_loop(model, scheduler)
+    if found is not None:
+        return found
+    for call in model.calls:
+        drives = scheduler.optimizers is not None and bool(set(call.passed) & set(scheduler.optimizers))
+        loop = call.loop
+        if (call.trains or drives) and loop is not None and loop.kind is LoopKind.EPOCH and call.root == scheduler.root:
+            return TrainingLoop(call, None, loop, None, trained_by=model.text(call.node))
+    return None
+
+
+def _optimizer_step_loop(model: TrainingLoopModel, scheduler: Tracked) -> Optional[TrainingLoop]:
     for step in model.optimizer_steps():
         if scheduler.optimizers is not None and not set(step.targets) & set(scheduler.optimizers):
             continue
@@ -414,8 +428,10 @@ def loop_sizes(loop: TrainingLoop, interpreter: object, sizes: Sizes, env: Env) 
     """The number of epochs, batches per epoch and batches per update, each a number when the
     script writes one, else ``Missing`` naming the expression and the option that supplies it."""
     epochs = _loop_count(loop.epoch, interpreter, sizes, EPOCHS) if loop.epoch is not None else 1
-    if loop.batch is None:
-        batches: Union[int, Missing] = 1
+    if loop.trained_by is not None:
+        batches: Union[int, Missing] = Missing(f"the batches `{loop.trained_by}` trains on", "--steps-per-epoch")
+    elif loop.batch is None:
+        batches = 1
     else:
         batches = _loop_count(loop.batch, interpreter, sizes, STEPS_PER_EPOCH)
     accumulation: Union[int, Missing] = 1
@@ -542,7 +558,7 @@ def _site(step: Step, loop: TrainingLoop, scheduler: Tracked) -> Optional[StepSi
             return StepSite(Cadence.PER_UPDATE, before_optimizer=before, metric=metric)
         return StepSite(Cadence.PER_BATCH, before_optimizer=before, metric=metric)
     if loop.epoch is not None and step.loop is loop.epoch:
-        if loop.batch is None:  # full-batch: the epoch is the update
+        if loop.batch is None and loop.trained_by is None:  # full-batch: the epoch is the update
             return StepSite(Cadence.PER_UPDATE, before_optimizer=before, metric=metric)
         return StepSite(Cadence.BEFORE_EPOCH if before else Cadence.PER_EPOCH, metric=metric)
     return None
@@ -591,9 +607,8 @@ def intended(
             return Intended(
                 ("LR004",), f"{name} is never stepped: step it after each optimizer step", Stepping((_PER_UPDATE,))
             )
-        if scheduler.horizon.value == "epochs":
-            return Intended(("LR004",), f"{name} is never stepped: step it after each epoch", Stepping((_PER_EPOCH,)))
-        return None
+        # PyTorch documents its other schedulers as stepped once per epoch.
+        return Intended(("LR004",), f"{name} is never stepped: step it after each epoch", Stepping((_PER_EPOCH,)))
     if "LR012" in codes:
         fixed = _horizon_fixed(call, actual)
         if fixed is not None:
@@ -707,6 +722,9 @@ def _plan(
     loop_sizes_here: Loop,
     line: int,
 ) -> Tuple[Optional[SchedulePlan], List[str]]:
+    unreplayable = _unreplayable(model, scheduler, codes)
+    if unreplayable is not None:
+        return None, [f"{unreplayable}; not previewed"]
     reader = ValueReader(capture, sizes)
     try:
         call = replace(reader.scheduler_call(scheduler), line=line)
@@ -722,7 +740,28 @@ def _plan(
         meant = None  # the same curve (LR009 where batches are skipped at random): nothing to draw beside it
     if meant is not None:  # the legend names the finding
         meant = replace(meant, reason=f"{', '.join(meant.codes)}: {meant.reason}")
+    notes.extend(_BESIDE_THE_CURVE[code] for code in sorted(codes) if code in _BESIDE_THE_CURVE)
     return SchedulePlan(call, base_lrs, actual, meant), notes
+
+
+# Findings whose effect the replay does not show: said beside the curve.
+_BESIDE_THE_CURVE = {
+    "LR013": "the script also writes the learning rate itself (LR013); the curve shows the scheduler's rates alone",
+    "LR015": "the optimizer this scheduler drives is never stepped (LR015); the curve is the rate it would set",
+    "LR016": "its metric never changes (LR016); the curve follows the --metric values given",
+}
+
+
+def _unreplayable(model: TrainingLoopModel, scheduler: Tracked, codes: FrozenSet[str]) -> Optional[str]:
+    """Why the script's curve cannot be replayed from the code alone, or None."""
+    if "LR008" in codes:
+        return "it is built inside the training loop, so it restarts there (LR008)"
+    if scheduler.needs_metric:
+        return None
+    for step in model.steps_of(scheduler):
+        if step.method == "step" and (step.positional_args or step.keyword("epoch")):
+            return f"`{model.text(step.node)}` passes the epoch number itself, known only when the script runs"
+    return None
 
 
 def _unpreviewable(scheduler: Tracked) -> Optional[str]:
