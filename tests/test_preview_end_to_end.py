@@ -10,7 +10,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import pytest
 
@@ -334,3 +334,31 @@ def test_catalogue_use_instead_shows_one_curve(code: str) -> None:
 def test_curves_only_the_run_knows_are_not_guessed(code: str) -> None:
     found = read_preview(RULES[code].example, "example.py")
     assert found.plans == () and any("not previewed" in note for note in found.notes), found.notes
+
+
+@pytest.mark.parametrize(
+    "content, problem",
+    [
+        (None, "No such file or directory"),
+        (b"a,b\n", "line 1: expected the header"),
+        (b"curve,scheduler,update,epoch,group,lr\n\xff\n", "not a UTF-8 CSV file"),
+    ],
+)
+def test_a_bad_trace_is_one_line_naming_the_file(
+    content: Optional[bytes], problem: str, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    trace = tmp_path / "lr.csv"
+    if content is not None:
+        trace.write_bytes(content)
+    assert preview_main(["--trace", str(trace)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith(f"lrlint preview: error: {trace}: ") and problem in error
+    assert len(error.splitlines()) == 1
+
+
+def test_an_unknown_output_format_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    code, _ = CORRECT["steplr"]
+    (tmp_path / "train.py").write_text(HEADER + code)
+    out = tmp_path / "lr.txt"
+    assert preview_main([str(tmp_path / "train.py"), "--steps-per-epoch", "3", "-o", str(out)]) == 2
+    assert "unknown output format .txt" in capsys.readouterr().err and not out.exists()

@@ -6,6 +6,7 @@ still checks a folder of that name.
 
 from __future__ import annotations
 
+import io
 import sys
 from pathlib import Path
 from typing import List, Optional, Sequence, Tuple
@@ -133,11 +134,26 @@ def _curves(
         curves.extend(replayed)
         notes.extend(failures)
     if trace is not None:
-        from .render import read_csv
-
-        with open(trace, newline="", encoding="utf-8") as stream:
-            curves.extend(read_csv(stream))
+        curves.extend(_read_trace(trace))
     return curves, notes
+
+
+def _read_trace(trace: str) -> List[Curve]:
+    """The curves of a CSV trace; a problem is an error naming the file."""
+    from ..files import read_regular_file
+    from .errors import PreviewError
+    from .render import read_csv
+
+    try:
+        text = read_regular_file(trace).decode("utf-8-sig")
+    except OSError as error:
+        raise PreviewError(f"{trace}: {error.strerror or error}") from None
+    except UnicodeDecodeError as error:
+        raise PreviewError(f"{trace}: not a UTF-8 CSV file ({error.reason} at byte {error.start})") from None
+    try:
+        return read_csv(io.StringIO(text, newline=""))
+    except ValueError as error:
+        raise PreviewError(f"{trace}: {error}") from None
 
 
 def _replayed(preview: Preview, options: Options) -> Tuple[List[Curve], List[str]]:
@@ -190,8 +206,6 @@ def _read_script(script: str, options: Options, lr: Optional[float]) -> Preview:
 def _write(curves: List[Curve], output: str) -> None:
     suffix = Path(output).suffix.lower()
     if suffix == ".csv":
-        import io
-
         from ..atomic import write_atomically
         from .render import write_csv
 
