@@ -362,3 +362,29 @@ def test_an_unknown_output_format_is_refused(tmp_path: Path, capsys: pytest.Capt
     out = tmp_path / "lr.txt"
     assert preview_main([str(tmp_path / "train.py"), "--steps-per-epoch", "3", "-o", str(out)]) == 2
     assert "unknown output format .txt" in capsys.readouterr().err and not out.exists()
+
+
+def test_every_value_the_run_knows_is_asked_for_at_once(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    script = tmp_path / "train.py"
+    script.write_text(
+        "import torch\n"
+        "cfg = load_config()\n"
+        "model = torch.nn.Linear(2, 1)\n"
+        'optimizer = torch.optim.SGD(model.parameters(), lr=cfg["lr"])\n'
+        'scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=cfg["step"])\n'
+        "for epoch in range(6):\n"
+        "    for x in loader:\n"
+        "        optimizer.step()\n"
+        "    scheduler.step()\n"
+    )
+    assert preview_main([str(script)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error == (
+        "lrlint preview: error: StepLR (scheduler, line 5): needs values only the run knows: "
+        '`len(loader)`: pass --steps-per-epoch N; `cfg["step"]`: pass --set \'cfg["step"]=VALUE\'; '
+        '`cfg["lr"]`: pass --lr VALUE'
+    )
+    settings = ["--steps-per-epoch", "2", "--lr", "0.1", "--set", 'cfg["step"]=2', "-o", str(tmp_path / "lr.csv")]
+    assert preview_main([str(script), *settings]) == 0
+    rates = [lr for _, _, lr in _rows(tmp_path / "lr.csv")["actual"]]
+    assert rates == pytest.approx([0.1] * 4 + [0.01] * 4 + [0.001] * 4, rel=1e-12)

@@ -13,7 +13,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import click
 
-from .plan import Curve, Options, Preview
+from .plan import Curve, Loop, Missing, Options, Preview, SchedulePlan
 
 EXIT_OK, EXIT_ERROR = 0, 2
 IMAGE_SUFFIXES = (".png", ".svg")
@@ -167,8 +167,10 @@ def _replayed(preview: Preview, options: Options) -> Tuple[List[Curve], List[str
     notes: List[str] = []
     first_error: Optional[PreviewError] = None
     for plan in preview.plans:
-        where = f"{plan.scheduler.label} (line {plan.scheduler.line})"
+        call = plan.scheduler
+        where = f"{call.qualname.rsplit('.', 1)[-1]} ({call.label}, line {call.line})"
         try:
+            _check_complete(plan, preview.loop, options, where)
             curves.append(replay(plan, preview.loop, options))
         except PreviewError as error:
             first_error = first_error or error
@@ -182,6 +184,32 @@ def _replayed(preview: Preview, options: Options) -> Tuple[List[Curve], List[str
     if not curves and first_error is not None:
         raise first_error
     return curves, notes
+
+
+def _check_complete(plan: SchedulePlan, loop: Loop, options: Options, where: str) -> None:
+    """Every value the run would know and the script does not say, named at once with the option
+    that supplies it, rather than one per attempt."""
+    from .errors import PreviewError
+    from .static import missing_in
+
+    given = {"--epochs": options.epochs, "--steps-per-epoch": options.steps_per_epoch}
+    given["--accumulation"] = options.accumulation
+    lacking = [size for size in loop.sizes().values() if isinstance(size, Missing) and given.get(size.option) is None]
+    lacking += missing_in(plan)
+    if lacking:
+        wanted = "; ".join(f"{_shown(missing)}: {_supplied_by(missing)}" for missing in lacking)
+        values = "a value" if len(lacking) == 1 else "values"
+        raise PreviewError(f"{where}: needs {values} only the run knows: {wanted}")
+
+
+def _shown(missing: Missing) -> str:
+    return missing.text if missing.text.startswith("the ") else f"`{missing.text}`"
+
+
+def _supplied_by(missing: Missing) -> str:
+    if missing.option is not None:
+        return f"pass {missing.option} {'VALUE' if missing.option == '--lr' else 'N'}"
+    return f"pass --set '{missing.text}=VALUE'"
 
 
 def _read_script(script: str, options: Options, lr: Optional[float]) -> Preview:

@@ -843,7 +843,15 @@ def fill_in(preview: Preview, values: Mapping[str, float], lr: Optional[float] =
 
 
 def missing_values(preview: Preview) -> List[Missing]:
-    """Every value the preview still lacks, once each, in order."""
+    """Every value the preview's schedulers still lack, once each, in order."""
+    found: Dict[Missing, None] = {}
+    for plan in preview.plans:
+        found.update(dict.fromkeys(missing_in(plan)))
+    return list(found)
+
+
+def missing_in(plan: SchedulePlan) -> List[Missing]:
+    """The values one plan still lacks (its constructor calls and learning rates), once each."""
     found: Dict[Missing, None] = {}
 
     def visit(value: object) -> None:
@@ -859,7 +867,8 @@ def missing_values(preview: Preview) -> List[Missing]:
             for _, bound in value.bindings:
                 visit(bound)
 
-    for plan in preview.plans:
-        visit(plan.scheduler)
-        visit(plan.base_lrs)
+    visit(plan.scheduler)
+    if plan.intended is not None and plan.intended.scheduler is not None:
+        visit(plan.intended.scheduler)
+    visit(plan.base_lrs)
     return list(found)
