@@ -388,3 +388,68 @@ def test_a_script_without_schedulers_gives_nothing() -> None:
 
 def test_sites_are_plain_data() -> None:
     assert StepSite(Cadence.PER_EPOCH) == StepSite(Cadence.PER_EPOCH, before_optimizer=False, metric=False)
+
+
+LIGHTNING_MODULE = """
+    import lightning.pytorch as pl
+    import torch
+
+
+    class Model(pl.LightningModule):
+        def training_step(self, batch, batch_idx):
+            return self.net(batch).sum()
+
+        def configure_optimizers(self):
+            optimizer = torch.optim.SGD(self.parameters(), lr=self.hparams.lr)
+            scheduler = torch.optim.lr_scheduler.OneCycleLR(
+                optimizer, max_lr=self.hparams.lr * 10, total_steps=self.trainer.estimated_stepping_batches
+            )
+            return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, CONFIG}}
+
+
+    pl.Trainer(max_epochs=12).fit(Model(), loader)
+"""
+
+
+def test_lightning_steps_by_its_interval_and_the_trainer_gives_the_epochs() -> None:
+    found = preview_of(LIGHTNING_MODULE.replace("CONFIG", '"interval": "step", "frequency": 1'))
+    assert found.loop == Loop(12, Missing("the number of batches per epoch", "--steps-per-epoch"), 1)
+    (plan,) = found.plans
+    assert sites(plan) == ((Cadence.PER_UPDATE, False, False),)
+    assert plan.intended is None
+    assert kwargs(plan.scheduler)["total_steps"] == Expression("{epochs} * {steps_per_epoch} // {accumulation}")
+    assert missing_values(found) == [Missing("self.hparams.lr", "--lr")]  # asked for once, for both uses
+    filled = fill_in(found, {}, lr=0.01)
+    assert kwargs(filled.plans[0].scheduler)["max_lr"] == Expression("(0.01 * 10)")
+    assert filled.plans[0].base_lrs == (0.01,)
+
+
+def test_lightning_default_interval_is_the_epoch_and_lr011_means_the_step() -> None:
+    (plan,) = preview_of(LIGHTNING_MODULE.replace("CONFIG", '"monitor": "val_loss"')).plans
+    assert sites(plan) == ((Cadence.PER_EPOCH, False, False),)
+    assert plan.intended is not None and plan.intended.codes == ("LR011",)
+    assert sites(plan, intended=True) == ((Cadence.PER_UPDATE, False, False),)
+
+
+def test_lightning_stepping_it_cannot_follow_is_noted() -> None:
+    found = preview_of(LIGHTNING_MODULE.replace("CONFIG", '"interval": "step", "frequency": 2'))
+    assert found.plans == () and any('"frequency"' in note for note in found.notes), found.notes
+
+
+def test_transformers_trainer_steps_after_each_update() -> None:
+    found = preview_of(
+        """
+        import torch
+        from transformers import Trainer, TrainingArguments, get_linear_schedule_with_warmup
+
+        optimizer = torch.optim.AdamW(model.parameters(), lr=5e-5)
+        scheduler = get_linear_schedule_with_warmup(optimizer, num_warmup_steps=100, num_training_steps=1000)
+        args = TrainingArguments("out", num_train_epochs=3)
+        Trainer(model=model, args=args, optimizers=(optimizer, scheduler)).train()
+        """
+    )
+    assert found.loop.epochs == 3
+    (plan,) = found.plans
+    assert plan.scheduler.qualname == "transformers.get_linear_schedule_with_warmup"
+    assert sites(plan) == ((Cadence.PER_UPDATE, False, False),)
+    assert plan.base_lrs == (5e-5,)

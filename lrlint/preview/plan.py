@@ -19,6 +19,10 @@ class Missing:
 
     text: str  # the expression as written
     option: Optional[str] = None  # the option that supplies it ("--steps-per-epoch"), if any
+    # Arithmetic over values the run knows (`self.hparams.lr / 10`): the expression with `<<i>>`
+    # for each such value, and their texts; given those values, it becomes an Expression.
+    template: Optional[str] = None
+    parts: Tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

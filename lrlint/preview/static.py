@@ -8,6 +8,7 @@ observer of the interpreter converts while their scope is still live.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Set, Tuple, Union
@@ -16,7 +17,7 @@ import libcst as cst
 
 from ..catalogue import RULES
 from ..diagnostics import Diagnostic
-from ..model import Event, LoopKind, Role, Step, Tracked, TrainingLoopModel
+from ..model import RETURNED_TO_LIGHTNING, Event, LoopKind, Role, Step, Tracked, TrainingLoopModel
 from ..model import Loop as ModelLoop
 from ..model.known import PARSED_ARGUMENT_NAMES, project_specs
 from ..model.values import Env, Func, tracked_in
@@ -100,6 +101,7 @@ class ValueReader:
     def __init__(self, capture: Capture, sizes: Sizes) -> None:
         self.capture = capture
         self.sizes = sizes
+        self._parts: Optional[List[str]] = None  # collecting a Missing's parts (see _template)
         self._schedulers: Dict[Tracked, SchedulerCall] = {}
 
     def scheduler_call(self, obj: Tracked) -> SchedulerCall:
@@ -157,7 +159,25 @@ class ValueReader:
         try:
             return self._value(expr, env, interpreter, 0)
         except _Unknown:
-            return Missing(_code(expr), option)
+            pass
+        template, parts = self._template(expr, env, interpreter)
+        return Missing(_code(expr), option, template, parts) if parts else Missing(_code(expr), option)
+
+    def _template(
+        self, expr: cst.BaseExpression, env: Env, interpreter: object
+    ) -> Tuple[Optional[str], Tuple[str, ...]]:
+        """Arithmetic whose unknown leaves become `<<i>>` holes: `self.hparams.lr / 10` is
+        `(<<0>> / 10)` with the part `self.hparams.lr`, which --lr or --set can fill."""
+        if not isinstance(expr, (cst.BinaryOperation, cst.UnaryOperation, cst.Call)):
+            return None, ()
+        self._parts = []
+        try:
+            template = self._arithmetic(expr, env, interpreter, 0)
+        except _Unknown:
+            return None, ()
+        finally:
+            parts, self._parts = tuple(self._parts), None
+        return template, parts
 
     def _value(self, expr: cst.BaseExpression, env: Env, interpreter: object, depth: int) -> Value:
         if depth > MAX_DEPTH:
@@ -193,10 +213,14 @@ class ValueReader:
             raise _Unknown()
         return self._value(defined, env, interpreter, depth + 1)
 
-    def _size(self, expr: cst.BaseExpression) -> Optional[Quantity]:
+    def _size(self, expr: cst.BaseExpression) -> Optional[Value]:
         text = _code(expr)
         if text in self.sizes.by_text:
             return self.sizes.by_text[text]
+        if text.endswith("trainer.estimated_stepping_batches"):  # Lightning: the optimizer steps of the run
+            return Expression("{epochs} * {steps_per_epoch} // {accumulation}")
+        if text.endswith("trainer.max_epochs"):
+            return EPOCHS
         if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name) and expr.func.value == "len" and expr.args:
             argument = _code(expr.args[0].value)
             if argument in self.sizes.loader_names or "loader" in argument.lower():
@@ -225,8 +249,13 @@ class ValueReader:
                 inner = ", ".join(self._arithmetic(arg.value, env, interpreter, depth + 1) for arg in expr.args)
                 return f"{name}({inner})"
             raise _Unknown()
-        value = self._value(expr, env, interpreter, depth + 1)
-        return _as_text(value)
+        try:
+            return _as_text(self._value(expr, env, interpreter, depth + 1))
+        except _Unknown:
+            if self._parts is None or not isinstance(expr, (cst.Name, cst.Attribute, cst.Subscript)):
+                raise
+            self._parts.append(_code(expr))
+            return f"<<{len(self._parts) - 1}>>"
 
     def _function(
         self, node: Union[cst.Lambda, cst.FunctionDef], env: Env, interpreter: object, depth: int
@@ -581,6 +610,9 @@ def intended(
         code = "LR002" if "LR002" in codes else "LR009"
         reason = f"{name} counts optimizer steps: step it once after each optimizer step"
         return Intended((code,), reason, Stepping((replace(_PER_UPDATE, metric=metric),)))
+    if "LR011" in codes and counts_steps and all(site.cadence is Cadence.PER_EPOCH for site in actual.sites):
+        reason = f'Lightning steps {name} once per epoch unless its config says "interval": "step"'
+        return Intended(("LR011",), reason, Stepping((replace(_PER_UPDATE, metric=metric),)))
     if "LR003" in codes:
         reason = f"{name} counts epochs: step it once after each epoch"
         return Intended(("LR003",), reason, Stepping((replace(_PER_EPOCH, metric=metric),)))
@@ -688,20 +720,30 @@ def read_preview(
     for scheduler in candidates:
         if any(escape.startswith("combined into") for escape in scheduler.escapes):
             continue  # replayed inside the SequentialLR/ChainedScheduler that holds it
-        problem = _unpreviewable(scheduler)
+        where = f"{scheduler.label} (line {lines[scheduler]})"
+        framework = _framework(scheduler)
+        problem = _unpreviewable(scheduler) if framework is None else None
         if problem:
-            notes.append(f"{scheduler.label} (line {lines[scheduler]}): {problem}; not previewed")
+            notes.append(f"{where}: {problem}; not previewed")
             continue
-        loop = training_loop(model, scheduler)
-        if loop is None:
-            notes.append(f"{scheduler.label} (line {lines[scheduler]}): no optimizer step in a loop; not previewed")
+        if framework is not None:
+            actual, step_notes = framework_stepping(model, scheduler, framework)
+            sizes_here = framework_loop(module)
+        else:
+            loop = training_loop(model, scheduler)
+            if loop is None:
+                notes.append(f"{where}: no optimizer step in a loop; not previewed")
+                continue
+            _, env, interpreter = capture.calls[scheduler]
+            sizes_here = loop_sizes(loop, interpreter, sizes, env)
+            actual, step_notes = stepping(model, scheduler, loop)
+        if actual is None:
+            notes.append(f"{where}: {'; '.join(step_notes)}; not previewed")
             continue
-        _, env, interpreter = capture.calls[scheduler]
-        sizes_here = loop_sizes(loop, interpreter, sizes, env)
         loop_model = loop_model or sizes_here
         codes = codes_by_scheduler.get(scheduler, frozenset())
-        plan, plan_notes = _plan(model, scheduler, loop, sizes, capture, codes, sizes_here, lines[scheduler])
-        notes.extend(f"{scheduler.label} (line {lines[scheduler]}): {note}" for note in plan_notes)
+        plan, plan_notes = _plan(model, scheduler, actual, sizes, capture, codes, sizes_here, lines[scheduler])
+        notes.extend(f"{where}: {note}" for note in step_notes + plan_notes)
         if plan is not None:
             plans.append(plan)
     return Preview(
@@ -715,7 +757,7 @@ def read_preview(
 def _plan(
     model: TrainingLoopModel,
     scheduler: Tracked,
-    loop: TrainingLoop,
+    actual: Stepping,
     sizes: Sizes,
     capture: Capture,
     codes: FrozenSet[str],
@@ -734,7 +776,7 @@ def _plan(
     base_lrs = (
         reader.base_lrs(optimizers[0]) if len(optimizers) == 1 else (Missing("the optimizer's learning rate", "--lr"),)
     )
-    actual, notes = stepping(model, scheduler, loop)
+    notes: List[str] = []
     meant = intended(codes, scheduler, actual, call, loop_sizes_here)
     if meant is not None and meant.scheduler is None and meant.stepping == actual:
         meant = None  # the same curve (LR009 where batches are skipped at random): nothing to draw beside it
@@ -764,6 +806,83 @@ def _unreplayable(model: TrainingLoopModel, scheduler: Tracked, codes: FrozenSet
     return None
 
 
+# --- schedulers that a framework steps ---------------------------------------------------
+
+LIGHTNING, HF_TRAINER = "Lightning", "transformers.Trainer"
+# The framework decides the loop: its sizes come from the options.
+FRAMEWORK_LOOP = Loop(
+    Missing("the number of epochs the trainer runs", "--epochs"),
+    Missing("the number of batches per epoch", "--steps-per-epoch"),
+)
+
+
+def _framework(scheduler: Tracked) -> Optional[str]:
+    """The framework that steps this scheduler, when handing it over is all that happens to it."""
+    if not scheduler.escapes or scheduler.is_timm or scheduler.custom or scheduler.dynamic_kind:
+        return None
+    if all(escape == RETURNED_TO_LIGHTNING for escape in scheduler.escapes):
+        return LIGHTNING
+    if all(re.fullmatch(r"passed to ([\w.]+\.)?\w*Trainer\(\)", escape) for escape in scheduler.escapes):
+        return HF_TRAINER
+    return None
+
+
+def framework_stepping(
+    model: TrainingLoopModel, scheduler: Tracked, framework: str
+) -> Tuple[Optional[Stepping], List[str]]:
+    """How the framework steps it (None, with the reason, where the configuration hides it)."""
+    if framework == HF_TRAINER:
+        if scheduler.needs_metric:
+            return None, ["transformers.Trainer steps a ReduceLROnPlateau with its evaluation metric"]
+        return Stepping((StepSite(Cadence.PER_UPDATE),)), []  # the Trainer steps it after each update
+    configs = [config for config in model.lightning_configs if scheduler in config.schedulers]
+    if len(configs) != 1 or configs[0].class_name in model.manual_optimization:
+        return None, ["returned to Lightning in a way lrlint does not follow"]
+    config = configs[0]
+    if any(override.class_name == config.class_name for override in model.overrides):
+        return None, ["the module steps it itself in lr_scheduler_step()"]
+    frequency = _dict_entries(config.node).get("frequency") if isinstance(config.node, cst.Dict) else None
+    if frequency is not None and _literal(frequency) != 1:
+        return None, ['Lightning steps it every "frequency" intervals']
+    if config.interval not in (None, "step", "epoch"):
+        return None, ['its "interval" is only known when the script runs']
+    if scheduler.needs_metric and not config.has_monitor:
+        return None, ['Lightning refuses a ReduceLROnPlateau without "monitor" (LR011)']
+    cadence = Cadence.PER_UPDATE if config.interval == "step" else Cadence.PER_EPOCH
+    return Stepping((StepSite(cadence, metric=scheduler.needs_metric),)), []
+
+
+def _dict_entries(node: cst.Dict) -> Dict[str, cst.BaseExpression]:
+    return {
+        str(element.key.evaluated_value): element.value
+        for element in node.elements
+        if isinstance(element, cst.DictElement) and isinstance(element.key, cst.SimpleString)
+    }
+
+
+_TRAINER_EPOCHS = {"Trainer": "max_epochs", "TrainingArguments": "num_train_epochs"}
+
+
+def framework_loop(module: cst.Module) -> Loop:
+    """The framework's loop: its epochs where the script gives one literal count
+    (`Trainer(max_epochs=50)`, `TrainingArguments(num_train_epochs=3)`), else from the options."""
+    counts = set()
+    for node in _walk(module):
+        if isinstance(node, cst.Call):
+            name = _code(node.func).rsplit(".", 1)[-1]
+            keyword = next((k for suffix, k in _TRAINER_EPOCHS.items() if name.endswith(suffix)), None)
+            value = _argument_named(node, keyword) if keyword else None
+            literal = _literal(value) if value is not None else None
+            if isinstance(literal, int) and not isinstance(literal, bool) and literal > 0:
+                counts.add(literal)
+    epochs = counts.pop() if len(counts) == 1 else FRAMEWORK_LOOP.epochs
+    return replace(FRAMEWORK_LOOP, epochs=epochs)
+
+
+def _argument_named(node: cst.Call, keyword: str) -> Optional[cst.BaseExpression]:
+    return next((arg.value for arg in node.args if arg.keyword is not None and arg.keyword.value == keyword), None)
+
+
 def _unpreviewable(scheduler: Tracked) -> Optional[str]:
     if scheduler.is_timm:
         return "a timm scheduler (the preview replays torch's)"
@@ -786,6 +905,8 @@ def _codes_by_scheduler(model: TrainingLoopModel, findings: Iterable[object]) ->
         for target in step.targets:
             if target.role is Role.SCHEDULER:
                 by_node.setdefault(id(step.node), []).append(target)
+    for config in model.lightning_configs:  # LR011 points at the config dict
+        by_node.setdefault(id(config.node), []).extend(config.schedulers)
     codes: Dict[Tracked, Set[str]] = {}
     for finding in findings:
         for obj in by_node.get(id(finding.node), []):  # type: ignore[attr-defined]
@@ -811,12 +932,25 @@ def fill_in(preview: Preview, values: Mapping[str, float], lr: Optional[float] =
     """The preview with each ``Missing`` whose text is in ``values`` (``--set TEXT=VALUE``), and each
     missing learning rate (``--lr``), replaced by the number given."""
 
+    lr_texts = {value.text for plan in preview.plans for value in plan.base_lrs if isinstance(value, Missing)}
+
+    def known(text: str) -> Optional[float]:
+        if text in values:
+            return values[text]
+        return lr if text in lr_texts else None
+
     def fill(value: Value) -> Value:
         if isinstance(value, Missing):
             if value.text in values:
                 return values[value.text]
-            if value.option == "--lr" and lr is not None:
-                return lr
+            if (value.option == "--lr" or value.text in lr_texts) and lr is not None:
+                return lr  # `max_lr=self.hparams.lr` reads what the optimizer's lr reads
+            given = [known(part) for part in value.parts]
+            if value.template is not None and given and None not in given:
+                text = value.template
+                for index, number in enumerate(given):
+                    text = text.replace(f"<<{index}>>", repr(number))
+                return Expression(text)
             return value
         if isinstance(value, tuple):
             return tuple(fill(item) for item in value)
@@ -853,10 +987,14 @@ def missing_values(preview: Preview) -> List[Missing]:
 def missing_in(plan: SchedulePlan) -> List[Missing]:
     """The values one plan still lacks (its constructor calls and learning rates), once each."""
     found: Dict[Missing, None] = {}
+    lr_texts = {value.text for value in plan.base_lrs if isinstance(value, Missing)}
 
     def visit(value: object) -> None:
-        if isinstance(value, Missing):
-            found.setdefault(value)
+        if isinstance(value, Missing) and value.parts:  # asked for by its parts: `self.hparams.lr`
+            for part in value.parts:
+                found.setdefault(Missing(part, "--lr" if part in lr_texts else None))
+        elif isinstance(value, Missing):
+            found.setdefault(Missing(value.text, "--lr") if value.text in lr_texts else value)
         elif isinstance(value, tuple):
             for item in value:
                 visit(item)
