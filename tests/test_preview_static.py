@@ -453,3 +453,30 @@ def test_transformers_trainer_steps_after_each_update() -> None:
     assert plan.scheduler.qualname == "transformers.get_linear_schedule_with_warmup"
     assert sites(plan) == ((Cadence.PER_UPDATE, False, False),)
     assert plan.base_lrs == (5e-5,)
+
+
+def test_arguments_are_read_as_they_were_at_the_call() -> None:
+    """Names rebound after the call (even to the scheduler itself) do not leak into it."""
+    found = preview_of(
+        """
+        import torch
+
+        lr = 0.1
+        model = torch.nn.Linear(4, 2)
+        optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+        lr = 0.5
+        scheduler = lambda epoch: 0.9 ** epoch
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda=scheduler)
+        epoch_iter = tqdm(range(8))
+        for epoch in epoch_iter:
+            for x in loader:
+                optimizer.zero_grad()
+                model(x).sum().backward()
+                optimizer.step()
+            scheduler.step()
+        """
+    )
+    assert found.loop.epochs == 8
+    (plan,) = found.plans
+    assert plan.base_lrs == (0.1,)
+    assert kwargs(plan.scheduler)["lr_lambda"] == Function("epoch", "0.9 ** epoch")

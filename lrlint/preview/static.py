@@ -84,15 +84,27 @@ class Sizes:
 
 
 class Capture:
-    """Observes the interpreter: converts each optimizer's and scheduler's arguments in the scope
-    they were written in. Sizes are not known yet then, so texts are kept and read again later."""
+    """Observes the interpreter: keeps each optimizer's and scheduler's call with a copy of the
+    scope as it was at the call. The arguments are read after the run, once the loop's sizes are
+    known; the copy keeps later rebindings (`scheduler = LambdaLR(opt, lr_lambda=scheduler)`,
+    `lr = ...` after the optimizer) out of them."""
 
     def __init__(self) -> None:
         self.calls: Dict[Tracked, Tuple[cst.Call, Env, object]] = {}
 
     def __call__(self, obj: Tracked, env: Env, interpreter: object) -> None:
         if obj.node is not None and obj.entry is None:  # built here, not in a followed module
-            self.calls[obj] = (obj.node, env, interpreter)
+            self.calls[obj] = (obj.node, _snapshot(env), interpreter)
+
+
+def _snapshot(env: Optional[Env]) -> Optional[Env]:
+    """The scope chain with its bindings copied (the values themselves are shared)."""
+    if env is None:
+        return None
+    copy = Env(_snapshot(env.parent), env.is_class)
+    copy.values, copy.exprs, copy.arguments = dict(env.values), dict(env.exprs), dict(env.arguments)
+    copy.parameters, copy.globals, copy.star_imports = set(env.parameters), set(env.globals), list(env.star_imports)
+    return copy
 
 
 class ValueReader:
@@ -102,28 +114,37 @@ class ValueReader:
         self.capture = capture
         self.sizes = sizes
         self._parts: Optional[List[str]] = None  # collecting a Missing's parts (see _template)
+        self._reading: Set[Tracked] = set()  # the calls being read, against a call naming itself
         self._schedulers: Dict[Tracked, SchedulerCall] = {}
 
     def scheduler_call(self, obj: Tracked) -> SchedulerCall:
+        if obj in self._reading:  # its own arguments name it: read at the wrong time, never guessed
+            raise _Unknown()
         if obj not in self._schedulers:
-            node, env, interpreter = self.capture.calls[obj]
-            assert obj.spec is not None and obj.qualname is not None
-            args: List[Value] = []
-            kwargs: List[Tuple[str, Value]] = []
-            for index, arg in enumerate(a for a in node.args if a.keyword is None):
-                if arg.star:
-                    raise PreviewError(f"{obj.label}: `{_code(arg)}` unpacks its arguments")
-                args.append(
-                    OPTIMIZER if index == obj.spec.optimizer_position else self.value(arg.value, env, interpreter)
-                )
-            for arg in node.args:
-                if arg.keyword is not None:
-                    name = arg.keyword.value
-                    kwargs.append((name, OPTIMIZER if name == "optimizer" else self.value(arg.value, env, interpreter)))
-                elif arg.star == "**":
-                    raise PreviewError(f"{obj.label}: `{_code(arg)}` unpacks its arguments")
-            self._schedulers[obj] = SchedulerCall(obj.qualname, tuple(args), tuple(kwargs), obj.label)
+            self._reading.add(obj)
+            try:
+                self._schedulers[obj] = self._read_call(obj)
+            finally:
+                self._reading.discard(obj)
         return self._schedulers[obj]
+
+    def _read_call(self, obj: Tracked) -> SchedulerCall:
+        node, env, interpreter = self.capture.calls[obj]
+        assert obj.spec is not None and obj.qualname is not None
+        args: List[Value] = []
+        kwargs: List[Tuple[str, Value]] = []
+        for index, arg in enumerate(a for a in node.args if a.keyword is None):
+            if arg.star:
+                raise PreviewError(f"{obj.label}: `{_code(arg)}` unpacks its arguments")
+            optimizer = index == obj.spec.optimizer_position
+            args.append(OPTIMIZER if optimizer else self.value(arg.value, env, interpreter))
+        for arg in node.args:
+            if arg.keyword is not None:
+                name = arg.keyword.value
+                kwargs.append((name, OPTIMIZER if name == "optimizer" else self.value(arg.value, env, interpreter)))
+            elif arg.star == "**":
+                raise PreviewError(f"{obj.label}: `{_code(arg)}` unpacks its arguments")
+        return SchedulerCall(obj.qualname, tuple(args), tuple(kwargs), obj.label)
 
     def base_lrs(self, optimizer: Tracked) -> Tuple[Value, ...]:
         """The learning rate of each param group: the group's own ``lr``, else the optimizer's."""
@@ -471,7 +492,7 @@ def loop_sizes(loop: TrainingLoop, interpreter: object, sizes: Sizes, env: Env) 
 
 def _loop_count(loop: ModelLoop, interpreter: object, sizes: Sizes, quantity: Quantity) -> Union[int, Missing]:
     option = OPTION_OF[quantity.name]
-    iterable = _iterable(loop.node)
+    iterable = _iterable(loop.node, interpreter.model)  # type: ignore[attr-defined]
     if iterable is not None:
         bound = _range_bound(iterable)
         if bound is not None:
@@ -485,6 +506,9 @@ def _loop_count(loop: ModelLoop, interpreter: object, sizes: Sizes, quantity: Qu
         return Missing("the length of the `while` loop", option)
     bound = _range_bound(iterable)
     if bound is not None:
+        literal = _literal(bound)
+        if isinstance(literal, int) and not isinstance(literal, bool) and literal > 0:
+            return literal
         default = interpreter.command_line_default(bound)  # type: ignore[attr-defined]
         if default is not None and float(default).is_integer():
             return int(default)
@@ -492,8 +516,18 @@ def _loop_count(loop: ModelLoop, interpreter: object, sizes: Sizes, quantity: Qu
     return Missing(f"len({_code(_unwrapped(iterable))})", option)
 
 
-def _iterable(node: cst.CSTNode) -> Optional[cst.BaseExpression]:
-    return node.iter if isinstance(node, cst.For) else None
+def _iterable(node: cst.CSTNode, model: TrainingLoopModel) -> Optional[cst.BaseExpression]:
+    """What a `for` loop iterates; a name bound once to a range (`epoch_iter = tqdm(range(n))`)
+    is that range."""
+    if not isinstance(node, cst.For):
+        return None
+    iterable = node.iter
+    if isinstance(iterable, cst.Name):
+        bound = {_code(binding.expr) for binding in model.bindings.get(iterable.value, []) if binding.expr is not None}
+        expressions = [b.expr for b in model.bindings.get(iterable.value, [])]
+        if len(bound) == 1 and all(expr is not None for expr in expressions) and _range_bound(expressions[0]):
+            return expressions[0]  # a loader stays a name: `len(loader)` is how scripts size it
+    return iterable
 
 
 def _unwrapped(iterable: cst.BaseExpression) -> cst.BaseExpression:
