@@ -388,3 +388,21 @@ def test_every_value_the_run_knows_is_asked_for_at_once(tmp_path: Path, capsys: 
     assert preview_main([str(script), *settings]) == 0
     rates = [lr for _, _, lr in _rows(tmp_path / "lr.csv")["actual"]]
     assert rates == pytest.approx([0.1] * 4 + [0.01] * 4 + [0.001] * 4, rel=1e-12)
+
+
+def test_set_takes_numbers_and_lists(tmp_path: Path) -> None:
+    script = tmp_path / "train.py"
+    script.write_text(
+        "import torch\n"
+        "model = torch.nn.Linear(2, 1)\n"
+        "optimizer = torch.optim.SGD(model.parameters(), lr=0.1)\n"
+        "scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=args.milestones, gamma=0.5)\n"
+        "for epoch in range(args.epochs):\n"
+        "    for x in loader:\n"
+        "        optimizer.step()\n"
+        "    scheduler.step()\n"
+    )
+    out = tmp_path / "lr.csv"
+    settings = ["--set", "args.milestones=2,4", "--set", "args.epochs=6", "--steps-per-epoch", "1", "-o", str(out)]
+    assert preview_main([str(script), *settings]) == 0
+    assert [lr for _, _, lr in _rows(out)["actual"]] == [0.1, 0.1, 0.05, 0.05, 0.025, 0.025]

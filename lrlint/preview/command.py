@@ -28,17 +28,26 @@ def _parse_metrics(ctx: click.Context, param: click.Parameter, value: Optional[s
         raise click.BadParameter(f"expected numbers separated by commas, got {value!r}") from None
 
 
-def _parse_settings(ctx: click.Context, param: click.Parameter, values: Sequence[str]) -> Tuple[Tuple[str, float], ...]:
+def _parse_settings(
+    ctx: click.Context, param: click.Parameter, values: Sequence[str]
+) -> Tuple[Tuple[str, object], ...]:
     settings = []
     for item in values:
-        text, equals, number = item.rpartition("=")
+        text, equals, given = item.rpartition("=")
         if not equals or not text.strip():
             raise click.BadParameter(f"expected EXPRESSION=NUMBER, got {item!r}")
         try:
-            settings.append((text.strip(), float(number)))
+            numbers = tuple(_number(part) for part in given.split(","))
         except ValueError:
-            raise click.BadParameter(f"{number!r} is not a number (in {item!r})") from None
+            raise click.BadParameter(f"{given!r} is not a number or a list of numbers (in {item!r})") from None
+        settings.append((text.strip(), numbers if "," in given else numbers[0]))
     return tuple(settings)
+
+
+def _number(text: str) -> object:
+    """`30` is an int (torch wants ints for counts), `0.1` a float."""
+    value = float(text)
+    return int(value) if value.is_integer() and "." not in text and "e" not in text.lower() else value
 
 
 @click.command(name="preview", context_settings={"help_option_names": ["-h", "--help"]})
@@ -64,7 +73,8 @@ def _parse_settings(ctx: click.Context, param: click.Parameter, values: Sequence
     multiple=True,
     callback=_parse_settings,
     metavar="EXPRESSION=NUMBER",
-    help="The value of an expression the script computes at run time, as written: --set 'args.warmup=500'.",
+    help="The value of an expression the script computes at run time, as written: --set 'args.warmup=500'"
+    " (a list: --set 'args.milestones=30,60').",
 )
 @click.option(
     "-o",
@@ -86,7 +96,7 @@ def preview(
     accumulation: Optional[int],
     lr: Optional[float],
     metrics: Tuple[float, ...],
-    settings: Tuple[Tuple[str, float], ...],
+    settings: Tuple[Tuple[str, object], ...],
     output: Optional[str],
     trace: Optional[str],
     width: int,

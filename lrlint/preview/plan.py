@@ -189,4 +189,4 @@ class Options:
     steps_per_epoch: Optional[int] = None
     accumulation: Optional[int] = None
     metrics: Tuple[float, ...] = ()  # the values a ReduceLROnPlateau is stepped with, in order
-    extra: Mapping[str, float] = field(default_factory=dict)
+    extra: Mapping[str, object] = field(default_factory=dict)  # --set: numbers or tuples of numbers, by expression text

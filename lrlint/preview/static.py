@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Set, Tuple, Union
+from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Set, Tuple, Union
 
 import libcst as cst
 
@@ -962,7 +962,7 @@ def _construction_lines(module: cst.Module, model: TrainingLoopModel) -> Dict[Tr
 # --- values from the command line -------------------------------------------------------
 
 
-def fill_in(preview: Preview, values: Mapping[str, float], lr: Optional[float] = None) -> Preview:
+def fill_in(preview: Preview, values: Mapping[str, Any], lr: Optional[float] = None) -> Preview:
     """The preview with each ``Missing`` whose text is in ``values`` (``--set TEXT=VALUE``), and each
     missing learning rate (``--lr``), replaced by the number given."""
 
