@@ -406,3 +406,18 @@ def test_set_takes_numbers_and_lists(tmp_path: Path) -> None:
     settings = ["--set", "args.milestones=2,4", "--set", "args.epochs=6", "--steps-per-epoch", "1", "-o", str(out)]
     assert preview_main([str(script), *settings]) == 0
     assert [lr for _, _, lr in _rows(out)["actual"]] == [0.1, 0.1, 0.05, 0.05, 0.025, 0.025]
+
+
+def test_an_internal_error_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import lrlint.preview.static as static
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise KeyError("boom")
+
+    monkeypatch.setattr(static, "read_preview", broken)
+    script = tmp_path / "train.py"
+    script.write_text("import torch\n")
+    assert preview_main([str(script)]) == 2
+    assert capsys.readouterr().err.strip() == "lrlint preview: internal error: KeyError: 'boom'"

@@ -121,6 +121,9 @@ def preview(
     except _errors() as error:
         click.echo(f"lrlint preview: error: {error}", err=True)
         ctx.exit(EXIT_ERROR)
+    except Exception as error:  # an lrlint bug: one line, exit 2, as `lrlint PATH` does
+        click.echo(f"lrlint preview: internal error: {type(error).__name__}: {error}", err=True)
+        ctx.exit(EXIT_ERROR)
     for note in notes:
         click.echo(f"note: {note}", err=True)
     ctx.exit(EXIT_OK)
