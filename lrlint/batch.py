@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any, FrozenSet, Iterator, List, Mapping, Optio
 
 from .cache import Entry, ResultCache, dependencies_of, digest, settings_fingerprint, stamp
 from .diagnostics import FileResult
-from .engine import lint_bytes, lint_file, unanalyzable_result
 from .files import read_regular_file
 from .project import recording_reads
 
@@ -77,6 +76,9 @@ def check_files(jobs: Sequence[Job], cache: Optional[ResultCache] = None, worker
 
 def check_one(job: Job) -> Checked:
     """Check one file and record what its result depends on."""
+    # Imported here: a run whose files are all cached never loads the analysis.
+    from .engine import lint_bytes, lint_file, unanalyzable_result
+
     before = stamp(job.path)
     try:
         data = read_regular_file(job.path)

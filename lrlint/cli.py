@@ -13,7 +13,19 @@ import sys
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ContextManager, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, TextIO, Tuple
+from typing import (
+    TYPE_CHECKING,
+    ContextManager,
+    Dict,
+    Iterable,
+    Iterator,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    TextIO,
+    Tuple,
+)
 
 import click
 
@@ -24,13 +36,13 @@ from .cache import CACHE_DIR_NAME, ResultCache, stamp_of
 from .catalogue import RULES, lookup
 from .config import OUTPUT_FORMATS, ConfigError, ConfigResolver, Settings, load_settings
 from .diagnostics import Diagnostic, FileResult
-from .engine import UnreadableSource
 from .files import SourceFile, discover
-from .fixer import FileFix, fix_file, write_fix
 from .fixes import SAFE
-from .notebook import NotebookError
 from .output import render
 from .selection import Layer, UnknownSelector, resolve, split_selectors, validate
+
+if TYPE_CHECKING:
+    from .fixer import FileFix
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -316,6 +328,10 @@ def _fix(
     results: List[FileResult], sources: Dict[str, SourceFile], per_file: PerFileSettings, write: bool
 ) -> Tuple[List[FileResult], List[FileFix], bool]:
     """Fix the files with safe fixes; their findings become what is left after fixing."""
+    from .engine import UnreadableSource  # here: a run without --fix needs neither the fixer nor the engine
+    from .fixer import fix_file, write_fix
+    from .notebook import NotebookError
+
     fixed_results: List[FileResult] = []
     fixes: List[FileFix] = []
     failed = False
@@ -350,6 +366,8 @@ def _safely_fixable(diagnostic: Diagnostic) -> bool:
 def _reason(error: Exception) -> str:
     if isinstance(error, OSError):
         return error.strerror or str(error)
+    from .engine import UnreadableSource
+
     if isinstance(error, UnreadableSource):
         return error.reason
     return str(error)

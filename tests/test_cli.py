@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from conftest import invoke
 
-from lrlint import __version__, batch
+from lrlint import __version__, engine
 from lrlint import cli as cli_module
 from lrlint.catalogue import RULES
 from lrlint.cli import main
@@ -151,14 +151,14 @@ def test_missing_path_exit_2_others_still_linted(project: Path) -> None:
 def test_internal_error_on_one_file(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write(project, "bad.py", BAD)
     write(project, "crash.py")
-    real = batch.lint_bytes
+    real = engine.lint_bytes
 
     def flaky(data, path, codes=None, display_path=None, schedulers=None):  # type: ignore[no-untyped-def]
         if display_path == "crash.py":
             return FileResult("crash.py", (), "internal error while checking crash.py: KeyError: 'x'")
         return real(data, path, codes, display_path, schedulers)
 
-    monkeypatch.setattr(batch, "lint_bytes", flaky)
+    monkeypatch.setattr(engine, "lint_bytes", flaky)
     result = invoke()
     assert result.exit_code == 2
     assert result.stdout == BAD_LINE + "\n"  # the other file is still reported

@@ -8,13 +8,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Optional, Tuple
 
-from ..engine import UnreadableSource, decode_source
-
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 @lru_cache(maxsize=64)
 def _lines(path: str, stamp: Tuple[int, int]) -> Tuple[str, ...]:
+    from ..engine import UnreadableSource, decode_source  # here: most formats never show source
+
     try:
         return tuple(_LINE_BREAK.split(decode_source(Path(path).read_bytes())))
     except (OSError, UnreadableSource):
