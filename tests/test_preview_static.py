@@ -19,7 +19,6 @@ from lrlint.preview.plan import (
     Quantity,
     SchedulePlan,
     SchedulerCall,
-    StepSite,
 )
 from lrlint.preview.static import fill_in, missing_values, read_preview
 
@@ -384,10 +383,6 @@ def test_full_batch_training_steps_once_per_epoch() -> None:
 
 def test_a_script_without_schedulers_gives_nothing() -> None:
     assert preview_of("import torch\nx = torch.zeros(3)\n").plans == ()
-
-
-def test_sites_are_plain_data() -> None:
-    assert StepSite(Cadence.PER_EPOCH) == StepSite(Cadence.PER_EPOCH, before_optimizer=False, metric=False)
 
 
 LIGHTNING_MODULE = """

@@ -20,6 +20,7 @@ from ..diagnostics import Diagnostic
 from ..model import RETURNED_TO_LIGHTNING, Event, LoopKind, Role, Step, Tracked, TrainingLoopModel
 from ..model import Loop as ModelLoop
 from ..model.known import PARSED_ARGUMENT_NAMES, project_specs
+from ..model.syntax import argument, walk
 from ..model.values import Env, Func, tracked_in
 from .errors import PreviewError
 from .plan import (
@@ -152,14 +153,14 @@ class ValueReader:
             return (Missing("the optimizer's learning rate", "--lr"),)
         node, env, interpreter = self.capture.calls[optimizer]
         default = self._optimizer_lr(node, optimizer, env, interpreter)
-        params = _argument(node, "params", 0)
+        params = argument(node, "params", 0)
         groups = params if isinstance(params, (cst.List, cst.Tuple)) else None
         if groups is None or not groups.elements or not all(isinstance(e.value, cst.Dict) for e in groups.elements):
             return (default,)
         return tuple(self._group_lr(element.value, default, env, interpreter) for element in groups.elements)
 
     def _optimizer_lr(self, node: cst.Call, optimizer: Tracked, env: Env, interpreter: object) -> Value:
-        expr = _argument(node, "lr", 1)
+        expr = argument(node, "lr", 1)
         if expr is not None:
             return self.value(expr, env, interpreter, option="--lr")
         short = (optimizer.qualname or "").rsplit(".", 1)[-1]
@@ -377,14 +378,6 @@ def _code(node: cst.CSTNode) -> str:
     return cst.Module(body=[]).code_for_node(node)
 
 
-def _argument(node: cst.Call, keyword: str, position: int) -> Optional[cst.BaseExpression]:
-    for arg in node.args:
-        if arg.keyword is not None and arg.keyword.value == keyword:
-            return arg.value
-    positional = [arg for arg in node.args if arg.keyword is None and not arg.star]
-    return positional[position].value if len(positional) > position else None
-
-
 def _is_docstring(statement: cst.CSTNode) -> bool:
     return (
         isinstance(statement, cst.SimpleStatementLine)
@@ -558,7 +551,7 @@ def _accumulation(test: cst.BaseExpression, interpreter: object, sizes: Sizes, e
     modulo = next(
         (
             node
-            for node in _walk(test)
+            for node in walk(test)
             if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Modulo)
         ),
         None,
@@ -576,12 +569,6 @@ def _accumulation(test: cst.BaseExpression, interpreter: object, sizes: Sizes, e
     if default is not None and float(default).is_integer():
         return int(default)
     return Missing(_code(divisor), OPTION_OF["accumulation"])
-
-
-def _walk(node: cst.CSTNode) -> Iterable[cst.CSTNode]:
-    yield node
-    for child in node.children:
-        yield from _walk(child)
 
 
 # --- stepping ---------------------------------------------------------------------------
@@ -633,9 +620,7 @@ _PER_UPDATE = StepSite(Cadence.PER_UPDATE)
 _PER_EPOCH = StepSite(Cadence.PER_EPOCH)
 
 
-def intended(
-    codes: FrozenSet[str], scheduler: Tracked, actual: Stepping, call: SchedulerCall, loop: Loop
-) -> Optional[Intended]:
+def intended(codes: FrozenSet[str], scheduler: Tracked, actual: Stepping, call: SchedulerCall) -> Optional[Intended]:
     """The stepping (or horizon) that the findings about this scheduler point to."""
     metric = scheduler.needs_metric
     name = scheduler.kind
@@ -776,7 +761,7 @@ def read_preview(
             continue
         loop_model = loop_model or sizes_here
         codes = codes_by_scheduler.get(scheduler, frozenset())
-        plan, plan_notes = _plan(model, scheduler, actual, sizes, capture, codes, sizes_here, lines[scheduler])
+        plan, plan_notes = _plan(model, scheduler, actual, sizes, capture, codes, lines[scheduler])
         notes.extend(f"{where}: {note}" for note in step_notes + plan_notes)
         if plan is not None:
             plans.append(plan)
@@ -795,7 +780,6 @@ def _plan(
     sizes: Sizes,
     capture: Capture,
     codes: FrozenSet[str],
-    loop_sizes_here: Loop,
     line: int,
 ) -> Tuple[Optional[SchedulePlan], List[str]]:
     unreplayable = _unreplayable(model, scheduler, codes)
@@ -811,7 +795,7 @@ def _plan(
         reader.base_lrs(optimizers[0]) if len(optimizers) == 1 else (Missing("the optimizer's learning rate", "--lr"),)
     )
     notes: List[str] = []
-    meant = intended(codes, scheduler, actual, call, loop_sizes_here)
+    meant = intended(codes, scheduler, actual, call)
     if meant is not None and meant.scheduler is None and meant.stepping == actual:
         meant = None  # the same curve (LR009 where batches are skipped at random): nothing to draw beside it
     if meant is not None:  # the legend names the finding
@@ -901,7 +885,7 @@ def framework_loop(module: cst.Module) -> Loop:
     """The framework's loop: its epochs where the script gives one literal count
     (`Trainer(max_epochs=50)`, `TrainingArguments(num_train_epochs=3)`), else from the options."""
     counts = set()
-    for node in _walk(module):
+    for node in walk(module):
         if isinstance(node, cst.Call):
             name = _code(node.func).rsplit(".", 1)[-1]
             keyword = next((k for suffix, k in _TRAINER_EPOCHS.items() if name.endswith(suffix)), None)
