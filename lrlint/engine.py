@@ -330,9 +330,9 @@ def _may_have_findings(
 ) -> bool:
     """The pre-filter, with what this file imports from the project (read only when needed)."""
     declared = frozenset(name.rsplit(".", 1)[-1] for names in (schedulers or {}).values() for name in names)
-    imported: List[Dict[Path, ImportedNames]] = []  # resolved on first use, at most once
+    imported: List[Dict[str, ImportedNames]] = []  # resolved on first use, at most once
 
-    def followed() -> Dict[Path, ImportedNames]:
+    def followed() -> Dict[str, ImportedNames]:
         if not imported:
             imported.append(modules.imported_names(source) if modules is not None and "import" in source else {})
         return imported[0]
@@ -350,7 +350,7 @@ def _may_have_findings(
     )
 
 
-def _hands_out_scheduler_code(path: Path, names: ImportedNames, declared: FrozenSet[str]) -> bool:
+def _hands_out_scheduler_code(path: str, names: ImportedNames, declared: FrozenSet[str]) -> bool:
     """Whether what an importer takes from the module builds, steps or hands out schedulers. The
     module's own code must pass the pre-filter (a word in it is not enough: diffusers'
     pipeline_utils names noise schedulers, and every pipeline imports it), and so must the

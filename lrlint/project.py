@@ -17,7 +17,7 @@ from collections import OrderedDict
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Dict, FrozenSet, Iterator, List, Optional, Set, Tuple, TypeVar
+from typing import TYPE_CHECKING, Callable, Dict, FrozenSet, Iterator, List, Optional, Set, Tuple, TypeVar, Union
 
 if TYPE_CHECKING:  # libcst is imported only when a module is parsed: the pre-filter needs none of it
     import libcst as cst
@@ -30,6 +30,7 @@ MAX_PARSED_MODULES = 48
 _PARSED: "OrderedDict[Tuple[str, int, int], Optional[cst.Module]]" = OrderedDict()
 _SOURCE: Dict[Tuple[str, int, int], bytes] = {}
 _JUDGED: Dict[Tuple[Tuple[str, int, int], Callable[[str], object]], object] = {}
+StrPath = Union[str, Path]
 _T = TypeVar("_T")
 # A module worth following imports a training library and may build, step or train with optimizers
 # and schedulers; anything else (models, data, the standard library) stays opaque, as before.
@@ -61,7 +62,7 @@ class ProjectModules:
         found = _resolve(folder, self._roots, qualname)
         return (Path(found[0]), list(found[1])) if found is not None else None
 
-    def imported_names(self, source: str) -> Dict[Path, ImportedNames]:
+    def imported_names(self, source: str) -> Dict[str, ImportedNames]:
         """The project files a module's import statements name (read from the text, not parsed),
         each with the names taken from it: `from utils import a, b` -> {…/utils.py: {"a", "b"}};
         `import utils`, `from pkg import utils` and `from utils import *` take the whole module (None)."""
@@ -97,20 +98,20 @@ class ProjectModules:
                     path, attributes = resolved
                     # a submodule (`from pkg import utils`), or a path this reading cannot place
                     take(path, frozenset([name]) if attributes == (name, "x") else None)
-        return {Path(path): names for path, names in found.items()}
+        return found  # paths as strings: a file imports dozens of names, and Path objects cost
 
     @staticmethod
-    def matches(path: Path, pattern: "re.Pattern[str]") -> bool:
+    def matches(path: StrPath, pattern: "re.Pattern[str]") -> bool:
         """Whether the module's text matches ``pattern``; judged once per version of the file."""
         return ProjectModules.satisfies(path, pattern.search)
 
     @staticmethod
-    def satisfies(path: Path, test: Callable[[str], object]) -> bool:
+    def satisfies(path: StrPath, test: Callable[[str], object]) -> bool:
         """Whether ``test`` holds for the module's text; judged once per version of the file."""
         return bool(ProjectModules.judge(path, test, False))
 
     @staticmethod
-    def judge(path: Path, judgement: Callable[[str], _T], unreadable: _T) -> _T:
+    def judge(path: StrPath, judgement: Callable[[str], _T], unreadable: _T) -> _T:
         """``judgement`` of the module's text, computed once per version of the file; ``unreadable``
         when the module cannot be read."""
         key, data = _read(path)
@@ -122,17 +123,17 @@ class ProjectModules:
         return _JUDGED[memo]  # type: ignore[no-any-return]
 
     @staticmethod
-    def worth_following(path: Path) -> bool:
+    def worth_following(path: StrPath) -> bool:
         """Whether the module imports a training library and mentions training at all."""
         return _worth_following(path)
 
     @staticmethod
-    def text(path: Path) -> str:
+    def text(path: StrPath) -> str:
         """A module's source text, for the pre-filter ("" when unreadable or too large)."""
         return _read(path)[1].decode("utf-8", errors="replace")
 
     @staticmethod
-    def parse(path: Path) -> Optional["cst.Module"]:
+    def parse(path: StrPath) -> Optional["cst.Module"]:
         """The module's syntax tree, parsed once per process; None when it cannot be read or parsed."""
         key, data = _read(path)
         if key is None or not data:
@@ -169,19 +170,20 @@ def read_stamp_and_digest(key: _Key) -> Tuple[Optional[Tuple[int, int, int, int]
     return _STAMPS.get(key), _DIGESTS.get(key, b"")
 
 
-def _read(path: Path) -> Tuple[Optional[_Key], bytes]:
+def _read(path: StrPath) -> Tuple[Optional[_Key], bytes]:
     """A module's bytes, read once per process and version of the file."""
     try:
-        stat = path.stat()
+        stat = os.stat(path)
     except OSError:
         return None, b""
-    key = (str(path), stat.st_mtime_ns, stat.st_size)
+    key = (os.fspath(path), stat.st_mtime_ns, stat.st_size)
     for reads in _RECORDERS:
         reads.add(key)
     if key not in _SOURCE:
         try:
             # a giant's bytes are not kept, but hashed: a change to it must still be noticed
-            data = path.read_bytes()
+            with open(path, "rb") as stream:
+                data = stream.read()
             _SOURCE[key] = data if stat.st_size <= MAX_MODULE_BYTES else b""
             _DIGESTS[key] = hashlib.sha256(data).digest()
             _STAMPS[key] = (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
@@ -190,7 +192,7 @@ def _read(path: Path) -> Tuple[Optional[_Key], bytes]:
     return key, _SOURCE[key]
 
 
-def _worth_following(path: Path) -> bool:
+def _worth_following(path: StrPath) -> bool:
     return ProjectModules.matches(path, _TRAINING_LIBRARY) and ProjectModules.matches(path, _TRAINING_WORDS)
 
 
@@ -198,7 +200,7 @@ def _import_list(text: str) -> Optional[List[str]]:
     """`a, b as c` -> ["a", "b"]; `a.b as c` -> ["a.b"]; None for `*` or a list that does not read
     cleanly (a backslash continuation), so the caller takes the whole module."""
     names = []
-    for part in re.sub(r"#[^\n]*", "", text).split(","):
+    for part in (re.sub(r"#[^\n]*", "", text) if "#" in text else text).split(","):
         name = part.strip().split(" as ")[0].strip()
         if not name:
             continue
@@ -221,20 +223,19 @@ def _import_statements(source: str) -> Iterator["re.Match[str]"]:
             index = source.find("import", index + 6)
 
 
-@lru_cache(maxsize=16384)  # a package's files import the same few modules
 def _resolve(folder: str, roots: Tuple[str, ...], qualname: str) -> Optional[Tuple[str, Tuple[str, ...]]]:
+    # Not cached itself: a library's files sit in thousands of folders, so (folder, qualname) is
+    # new nearly every time; what it reduces to (the package a relative import climbs to, the
+    # roots that have the first name) is shared by every importer and cached.
     dots = len(qualname) - len(qualname.lstrip("."))
     parts = tuple(part for part in qualname.lstrip(".").split(".") if part)
     if not parts:
         return None
     if dots:
-        for _ in range(dots - 1):
-            # as Python, never above the top-level package: `from ..... import x` must not read
-            # files outside the project
-            if not os.path.isfile(os.path.join(folder, "__init__.py")):
-                return None
-            folder = os.path.dirname(folder)
-        search: Tuple[str, ...] = (folder,)
+        base = _relative_base(folder, dots)
+        if base is None:
+            return None
+        search: Tuple[str, ...] = (base,)
     else:
         search = (folder,) + tuple(root for root in roots if root != folder)
     # most imports name an installed package: one cached look per root settles them
@@ -243,6 +244,18 @@ def _resolve(folder: str, roots: Tuple[str, ...], qualname: str) -> Optional[Tup
 
 
 @lru_cache(maxsize=16384)
+def _relative_base(folder: str, dots: int) -> Optional[str]:
+    """The folder a relative import with ``dots`` dots starts from, or None where it would climb
+    above the top-level package: as in Python, `from ..... import x` must not read files outside
+    the project."""
+    for _ in range(dots - 1):
+        if not os.path.isfile(os.path.join(folder, "__init__.py")):
+            return None
+        folder = os.path.dirname(folder)
+    return folder
+
+
+@lru_cache(maxsize=65536)  # keyed by the roots searched, not the importer: shared
 def _find_module(roots: Tuple[str, ...], parts: Tuple[str, ...]) -> Optional[Tuple[str, Tuple[str, ...]]]:
     for length in range(len(parts) - 1, 0, -1):
         for root in roots:
