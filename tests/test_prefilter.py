@@ -6,11 +6,14 @@ from pathlib import Path
 from typing import List
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from lrlint import engine
 from lrlint.catalogue import RULES
 from lrlint.engine import lint_source
-from lrlint.prefilter import may_have_findings, names_concerning_schedulers
+from lrlint.model.known import looks_like_optimizer
+from lrlint.prefilter import _names_optim, may_have_findings, names_concerning_schedulers
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = sorted((ROOT / "fixtures").glob("*/*.py"))
@@ -38,6 +41,20 @@ class Pipeline:
             latents = self.scheduler.step(noise, t, latents).prev_sample
         return latents
 '''
+
+# A pipeline that unwraps a torch.compile'd UNet (`OptimizedModule`) before stepping its noise
+# scheduler, as diffusers' ControlNet pipelines do.
+COMPILED_PIPELINE = """
+import torch
+
+
+class Pipeline:
+    def __call__(self, latents, timesteps):
+        unet = self.unet._orig_mod if isinstance(self.unet, torch._dynamo.eval_frame.OptimizedModule) else self.unet
+        for t in timesteps:
+            latents = self.scheduler.step(unet(latents, t), t, latents).prev_sample
+        return latents
+"""
 
 
 def test_code_that_names_no_scheduler_is_not_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -77,10 +94,27 @@ def test_code_that_names_no_scheduler_is_not_parsed(monkeypatch: pytest.MonkeyPa
         # named like one but never stepped, or only a function's name
         ("schedulefree_version = version(optimizer)\n", False),
         ("def f(optimizer):\n    build_scheduler(optimizer).step()\n", False),
+        # torch.compile's wrapper, which diffusers' pipelines test for, is no optimizer ...
+        (COMPILED_PIPELINE, False),
+        # ... but an optimizer named next to it still counts
+        (COMPILED_PIPELINE + "optimizers = []\n", True),
+        (COMPILED_PIPELINE + "from torch import optim\n", True),
     ],
 )
 def test_decisions(source: str, kept: bool) -> None:
     assert may_have_findings(source) is kept
+
+
+@given(
+    prefix=st.sampled_from(["", "a", "my_", "g_", "base_", "torch.", "self.", "Fused"]),
+    stem=st.sampled_from(["optim", "Optim", "OPTIM", "optimi", "optimis", "optimiz"]),
+    suffix=st.text(alphabet="abdeginrsz_0123", max_size=5),
+)
+def test_every_optimizer_name_counts_as_optimizer_activity(prefix: str, stem: str, suffix: str) -> None:
+    """The pre-filter's words for an optimizer cover every name the model takes for one."""
+    name = prefix + stem + suffix
+    if looks_like_optimizer(name):
+        assert _names_optim(name.lower()), name
 
 
 def test_declared_schedulers_and_imported_modules_keep_a_file() -> None:
