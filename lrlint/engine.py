@@ -21,7 +21,7 @@ from .diagnostics import Diagnostic, FileResult
 from .files import read_regular_file
 from .fixes import Fix, split_lines
 from .prefilter import Definitions, has_optimizer_activity, may_have_findings, names_concerning_schedulers
-from .project import ImportedNames, ProjectModules
+from .project import ImportedNames, ProjectModules, names_used_outside_imports
 from .suppress import file_exemptions, filter_suppressed, is_exempt
 
 if TYPE_CHECKING:
@@ -337,12 +337,22 @@ def _may_have_findings(
             imported.append(modules.imported_names(source) if modules is not None and "import" in source else {})
         return imported[0]
 
+    def imports_scheduler_code() -> bool:
+        for path, names in followed().items():
+            if not _hands_out_scheduler_code(path, names, declared):
+                continue
+            if names is None:  # the module itself
+                return True
+            # asked last, of the few files it concerns: names only imported (re-exported) do not count
+            used = names_used_outside_imports(source, names)
+            if used and _hands_out_scheduler_code(path, used, declared):
+                return True
+        return False
+
     return may_have_findings(
         source,
         declared,
-        imports_scheduler_code=lambda: any(
-            _hands_out_scheduler_code(path, names, declared) for path, names in followed().items()
-        ),
+        imports_scheduler_code=imports_scheduler_code,
         imports_training_code=lambda: any(
             ProjectModules.satisfies(path, has_optimizer_activity) and ProjectModules.worth_following(path)
             for path in followed()

@@ -17,7 +17,22 @@ from collections import OrderedDict
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Dict, FrozenSet, Iterator, List, Optional, Set, Tuple, TypeVar, Union
+from typing import (
+    TYPE_CHECKING,
+    Callable,
+    Dict,
+    FrozenSet,
+    Iterable,
+    Iterator,
+    List,
+    Optional,
+    Set,
+    Tuple,
+    TypeVar,
+    Union,
+)
+
+from .prefilter import code_of
 
 if TYPE_CHECKING:  # libcst is imported only when a module is parsed: the pre-filter needs none of it
     import libcst as cst
@@ -208,6 +223,39 @@ def _import_list(text: str) -> Optional[List[str]]:
             return None
         names.append(name)
     return names
+
+
+def names_used_outside_imports(source: str, names: Iterable[str]) -> FrozenSet[str]:
+    """Those of ``names`` (as a module defines them) that the source mentions anywhere but in its
+    import statements, under the name or an alias it imports them as (`from m import a as b`, then
+    `b(...)`). A name only imported (a package's `__init__` re-exporting it) is never looked up, so
+    the analysis cannot reach its definition (nor does it read names in strings, as `__all__` lists
+    them). Where an alias cannot be told apart from another binding, the name counts as used."""
+    source = code_of(source)
+    statements = list(_import_statements(source))
+    spans = [statement.span() for statement in statements]
+    aliases: Dict[str, Set[str]] = {}
+    for statement in statements:
+        _, parenthesized, listed, imported = statement.groups()
+        listing = next(text for text in (parenthesized, listed, imported, "") if text is not None)
+        for part in re.sub(r"#[^\n]*", "", listing).replace("\\", ",").split(","):
+            words = part.split()
+            if len(words) == 3 and words[1] == "as":
+                aliases.setdefault(words[0], set()).add(words[2])
+    used = set()
+    for name in names:
+        for bound in {name, *aliases.get(name, ())}:
+            if _occurs_outside(source, bound, spans):
+                used.add(name)
+                break
+    return frozenset(used)
+
+
+def _occurs_outside(source: str, word: str, spans: List[Tuple[int, int]]) -> bool:
+    for match in re.finditer(rf"(?<![\w.]){re.escape(word)}\b", source):
+        if not any(start <= match.start() < end for start, end in spans):
+            return True
+    return False
 
 
 def _import_statements(source: str) -> Iterator["re.Match[str]"]:

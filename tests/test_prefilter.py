@@ -14,6 +14,7 @@ from lrlint.catalogue import RULES
 from lrlint.engine import lint_source
 from lrlint.model.known import looks_like_optimizer
 from lrlint.prefilter import _names_optim, may_have_findings, names_concerning_schedulers
+from lrlint.project import names_used_outside_imports
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = sorted((ROOT / "fixtures").glob("*/*.py"))
@@ -214,8 +215,32 @@ def test_an_importer_is_a_candidate_only_through_the_names_it_takes(tmp_path: Pa
 
     assert not candidate("from helpers import is_zero3_enabled\nis_zero3_enabled()\n")
     assert candidate("from helpers import is_zero3_enabled, build_scheduler\nbuild_scheduler(o, 1)\n")
-    assert candidate("from helpers import (\n    is_zero3_enabled,  # zero\n    build_scheduler,\n)\n")
+    parenthesized = "from helpers import (\n    is_zero3_enabled,  # zero\n    build_scheduler,\n)\n"
+    assert candidate(parenthesized + "build_scheduler(o, 1)\n")
     assert candidate("import helpers\nhelpers.is_zero3_enabled()\n")  # the module itself: any name
     assert candidate("from helpers import *\n")
     assert candidate("from helpers import is_zero3_enabled, \\\n    build_scheduler\n")  # not split: whole
     assert not candidate("from helpers import Base\n")
+    # a name only imported, as a package's __init__ re-exports it, is never looked up
+    assert not candidate(parenthesized)
+    assert not candidate("from helpers import build_scheduler as build_scheduler\n__all__ = ['build_scheduler']\n")
+    assert not candidate("from helpers import build_scheduler\nconfig.build_scheduler(o)\n")  # another's attribute
+    # ... but under an alias it is
+    assert candidate("from helpers import is_zero3_enabled, build_scheduler as make\nmake(o, 1)\n")
+    assert candidate("from helpers import build_scheduler; build_scheduler(o, 1)\n")
+
+
+@pytest.mark.parametrize(
+    "source, used",
+    [
+        ("from m import a\na()\n", {"a"}),
+        ("from m import a\n", set()),
+        ("from m import (a as b,  # b\n    c)\nb(c)\n", {"a", "b", "c"}),  # `b` may be the module's too
+        ("from m import a as b\na()\n", {"a"}),  # `a` may be bound elsewhere: when unsure, used
+        ("from m import a\nx.a\n", set()),
+        ("from m import a\n__all__ = ['a']  # a\n", set()),  # names in strings and comments are not looked up
+        ("from m import a, \\\n    b\n", {"b"}),  # a continuation line is not read as an import
+    ],
+)
+def test_names_used_outside_imports(source: str, used: set) -> None:
+    assert names_used_outside_imports(source, ["a", "b", "c"]) == used
