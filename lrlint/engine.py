@@ -21,7 +21,7 @@ from .diagnostics import Diagnostic, FileResult
 from .files import read_regular_file
 from .fixes import Fix, split_lines
 from .prefilter import Definitions, has_optimizer_activity, may_have_findings, names_concerning_schedulers
-from .project import ImportedNames, ProjectModules, names_used_outside_imports
+from .project import ImportedNames, ProjectModules, names_used_outside_imports, tree_parsed_from
 from .suppress import file_exemptions, filter_suppressed, is_exempt
 
 if TYPE_CHECKING:
@@ -136,7 +136,9 @@ def _analyse(
     from .model import build_model, known
     from .rules import run_rules
 
-    module = _parse(source, path)
+    module = tree_parsed_from(modules.file, source) if modules is not None else None
+    if module is None:
+        module = _parse(source, path)
     if isinstance(module, Diagnostic):
         return [module]
     try:

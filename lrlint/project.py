@@ -162,6 +162,21 @@ class ProjectModules:
         return _PARSED[key]
 
 
+def tree_parsed_from(path: StrPath, source: str) -> Optional["cst.Module"]:
+    """The tree of the module at ``path`` when this process already parsed it, following an
+    import, from exactly ``source``: a file that an earlier file imported is not parsed again when
+    its own turn comes. Only for UTF-8 text without a byte order mark, where the bytes libcst
+    parsed and the decoded text are the same characters."""
+    wanted = os.fspath(path)
+    for key, tree in _PARSED.items():
+        if key[0] == wanted and tree is not None:
+            try:
+                return tree if _SOURCE.get(key, b"").decode("utf-8") == source else None
+            except UnicodeDecodeError:
+                return None
+    return None
+
+
 _Key = Tuple[str, int, int]  # path, mtime, size: an edited file is read anew
 _RECORDERS: List[Set[_Key]] = []
 _DIGESTS: Dict[_Key, bytes] = {}

@@ -9,6 +9,7 @@ from typing import Dict, List, Tuple
 
 import pytest
 
+from lrlint import engine
 from lrlint.engine import lint_file
 
 UTILS = """
@@ -112,6 +113,41 @@ def test_a_misuse_inside_an_imported_helper_is_reported_in_the_helper_only(tmp_p
     )
     assert findings(root / "pkg" / "train.py") == []  # stepped by the helper: no LR004 either
     assert findings(root / "pkg" / "engine.py") == [(14, "LR001")]
+
+
+def test_a_module_followed_from_an_importer_is_not_parsed_again_for_its_own_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_project(
+        tmp_path,
+        {
+            "engine.py": ENGINE,
+            "train.py": """
+            import torch
+            from engine import train_with_scheduler
+
+            optimizer = torch.optim.AdamW([], lr=1e-3)
+            scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=1e-3, total_steps=1000)
+            train_with_scheduler(None, [], optimizer, scheduler, None)
+            """,
+        },
+    )
+    parsed: List[str] = []
+    real_parse = engine._parse
+    monkeypatch.setattr(
+        engine, "_parse", lambda source, path: parsed.append(Path(path).name) or real_parse(source, path)
+    )
+    assert findings(root / "train.py") == []
+    assert findings(root / "engine.py") == [(14, "LR001")]  # the tree read while checking train.py
+    assert parsed == ["train.py"]
+    # edited since: parsed anew, and judged as it is now
+    (root / "engine.py").write_text(
+        ENGINE.lstrip().replace(
+            "scheduler.step()\n        optimizer.step()", "optimizer.step()\n        scheduler.step()"
+        )
+    )
+    assert findings(root / "engine.py") == []
+    assert parsed == ["train.py", "engine.py"]
 
 
 def test_a_single_file_run_from_elsewhere_resolves_the_project(tmp_path: Path, monkeypatch) -> None:
