@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import List
 
@@ -9,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lrlint import engine
+from lrlint import engine, prefilter
 from lrlint.catalogue import RULES
 from lrlint.engine import lint_source
 from lrlint.model.known import looks_like_optimizer
@@ -116,6 +117,45 @@ def test_every_optimizer_name_counts_as_optimizer_activity(prefix: str, stem: st
     name = prefix + stem + suffix
     if looks_like_optimizer(name):
         assert _names_optim(name.lower()), name
+
+
+# The pre-filter's patterns as first written: one regular expression each, tried at every position.
+# Its faster forms must decide every text the same way.
+_REFERENCE = {
+    "stepped": re.compile(r"\b(?:step|get_lr)\s*\("),
+    "optimizer_call": re.compile(r"\b(?:backward|zero_grad)\s*\("),
+    "optimizer_name": re.compile(r"\bopt(?:_?[a-z0-9]{1,3})?\b|\b[a-z0-9]{1,3}_?opt\b"),
+    "training_call": re.compile(r"(?:\b|_)(?:train|fit)\w*\s*\(|epoch\w*\s*\("),
+}
+_PIECES = [
+    "step",
+    "get_lr",
+    "backward",
+    "zero_grad",
+    "opt",
+    "train",
+    "fit",
+    "epoch",
+    "(",
+    " ",
+    "_",
+    ".",
+    "x",
+    "g",
+    "1",
+    "é",
+    "\n",
+    "ab",
+    "zz9",
+]
+
+
+@given(st.lists(st.sampled_from(_PIECES), max_size=12).map("".join))
+def test_the_fast_patterns_decide_as_the_regular_expressions_did(text: str) -> None:
+    assert prefilter._any_search(prefilter._STEPPED, text) == bool(_REFERENCE["stepped"].search(text))
+    assert prefilter._any_search(prefilter._OPTIMIZER_CALLS, text) == bool(_REFERENCE["optimizer_call"].search(text))
+    assert prefilter._names_opt(text) == bool(_REFERENCE["optimizer_name"].search(text))
+    assert prefilter._any_search(prefilter._TRAINING_CALLS, text) == bool(_REFERENCE["training_call"].search(text))
 
 
 def test_declared_schedulers_and_imported_modules_keep_a_file() -> None:
