@@ -115,11 +115,12 @@ def lint_source(
     enabled = frozenset(code for code in enabled if not is_exempt(code, exempt_file))
     if not enabled:
         return []
-    lines = _LINE_BREAK.split(source)
     diagnostics = [d for d in _analyse(source, path, enabled, schedulers, source_file) if d.code in enabled]
     here = [d for d in diagnostics if d.path == path]
     elsewhere = [d for d in diagnostics if d.path != path]  # in an imported module: its own noqa applied
-    return sorted(filter_suppressed(here, lines) + elsewhere, key=Diagnostic.sort_key)
+    if here:  # the lines are split only to read their noqa comments (most files have no finding)
+        here = filter_suppressed(here, _LINE_BREAK.split(source))
+    return sorted(here + elsewhere, key=Diagnostic.sort_key)
 
 
 def _analyse(
