@@ -168,13 +168,17 @@ def tree_parsed_from(path: StrPath, source: str) -> Optional["cst.Module"]:
     its own turn comes. Only for UTF-8 text without a byte order mark, where the bytes libcst
     parsed and the decoded text are the same characters."""
     wanted = os.fspath(path)
-    for key, tree in _PARSED.items():
-        if key[0] == wanted and tree is not None:
-            try:
-                return tree if _SOURCE.get(key, b"").decode("utf-8") == source else None
-            except UnicodeDecodeError:
-                return None
+    for key, tree in _PARSED.items():  # a few dozen at most; an edited file may have several
+        if key[0] == wanted and tree is not None and _same_text(_SOURCE.get(key, b""), source):
+            return tree
     return None
+
+
+def _same_text(data: bytes, source: str) -> bool:
+    try:
+        return data.decode("utf-8") == source
+    except UnicodeDecodeError:
+        return False
 
 
 _Key = Tuple[str, int, int]  # path, mtime, size: an edited file is read anew
