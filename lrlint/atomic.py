@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from typing import Optional
 
 
@@ -21,6 +20,8 @@ def write_atomically(path: str, data: bytes, expected: Optional[bytes] = None) -
     folder = os.path.dirname(target)
     os.makedirs(folder, exist_ok=True)
     mode = _mode_for(target)
+    import tempfile  # here: most runs write nothing
+
     handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(target)}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as stream:

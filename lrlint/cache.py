@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import marshal
 import os
-import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -185,6 +184,8 @@ class ResultCache:
             self.file.parent.mkdir(parents=True, exist_ok=True)
             _mark_cache_folder(self.file.parents[1])
             data = marshal.dumps((_FORMAT, dependencies, entries))
+            import tempfile  # here: a warm run with nothing new writes nothing
+
             handle, temporary = tempfile.mkstemp(dir=self.file.parent, prefix=".results.", suffix=".tmp")
             try:
                 with os.fdopen(handle, "wb") as stream:

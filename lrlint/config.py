@@ -6,7 +6,6 @@ so that the CLI can print it on one line and exit 2.
 
 from __future__ import annotations
 
-import difflib
 import os
 import sys
 from dataclasses import dataclass, field
@@ -353,6 +352,8 @@ def _timeout(value: Any, where: _Where) -> Optional[float]:
 
 
 def _suggest(key: str, known: Sequence[str]) -> str:
+    import difflib  # only to suggest a name for an unknown key
+
     close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
 

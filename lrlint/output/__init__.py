@@ -2,28 +2,31 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Callable, Dict, Sequence
 
 from ..diagnostics import Diagnostic
-from . import concise, full, github, json_lines, json_output, junit, sarif
 
 Renderer = Callable[[Sequence[Diagnostic]], str]
 
-FORMATTERS: Dict[str, Renderer] = {
-    "concise": concise.render,
-    "full": full.render,
-    "json": json_output.render,
-    "json-lines": json_lines.render,
-    "github": github.render,
-    "sarif": sarif.render,
-    "junit": junit.render,
+# Each format's module (with its `render`), imported when the format is used: a run's start-up
+# need not load xml.etree for junit or the SARIF writer.
+FORMATTERS: Dict[str, str] = {
+    "concise": "concise",
+    "full": "full",
+    "json": "json_output",
+    "json-lines": "json_lines",
+    "github": "github",
+    "sarif": "sarif",
+    "junit": "junit",
 }
 # Formats whose output is one machine-readable document: nothing else may reach stdout.
 MACHINE_FORMATS = frozenset({"json", "json-lines", "sarif", "junit"})
 
 
 def render(output_format: str, diagnostics: Sequence[Diagnostic]) -> str:
-    return FORMATTERS[output_format](diagnostics)
+    renderer: Renderer = importlib.import_module(f"{__name__}.{FORMATTERS[output_format]}").render
+    return renderer(diagnostics)
 
 
 __all__ = ["FORMATTERS", "MACHINE_FORMATS", "Renderer", "render"]
