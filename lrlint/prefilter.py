@@ -30,7 +30,7 @@ from __future__ import annotations
 import ast
 import re
 from functools import lru_cache
-from typing import Callable, Collection, Dict, FrozenSet, Iterable, List, NamedTuple, Optional, Set
+from typing import Callable, Collection, Dict, FrozenSet, Iterable, List, NamedTuple, Optional, Set, Tuple
 
 from .model.known import looks_like_scheduler
 
@@ -132,10 +132,7 @@ def _names_a_scheduler(code: str) -> bool:
     """Whether an object (not a called function) is named as the model takes for a scheduler."""
     seen: Set[str] = set()
     for match in _SCHEDULER_PART.finditer(code):
-        start = match.start()
-        while start and (code[start - 1].isalnum() or code[start - 1] == "_"):
-            start -= 1
-        end = _WORD_TAIL.match(code, match.end()).end()  # type: ignore[union-attr]
+        start, end = _word_around(code, match.start(), match.end())
         word = code[start:end]
         if word in seen:
             continue
@@ -143,6 +140,13 @@ def _names_a_scheduler(code: str) -> bool:
         if not _CALLED.match(code, end) and looks_like_scheduler(word):
             return True
     return False
+
+
+def _word_around(text: str, start: int, end: int) -> Tuple[int, int]:
+    """The span of the whole word (what ``\\w`` matches: letters, digits, `_`) around ``text[start:end]``."""
+    while start and (text[start - 1].isalnum() or text[start - 1] == "_"):
+        start -= 1
+    return start, _WORD_TAIL.match(text, end).end()  # type: ignore[union-attr]
 
 
 def _names_optim(lower: str) -> bool:
@@ -168,10 +172,7 @@ def _names_opt(lower: str) -> bool:
     matches: letters, digits and `_`)."""
     index = lower.find("opt")
     while index != -1:
-        start = index
-        while start and (lower[start - 1].isalnum() or lower[start - 1] == "_"):
-            start -= 1
-        end = _WORD_TAIL.match(lower, index).end()  # type: ignore[union-attr]
+        start, end = _word_around(lower, index, index)
         if _OPTIMIZER_WORD.fullmatch(lower, start, end):
             return True
         index = lower.find("opt", end)

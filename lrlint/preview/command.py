@@ -205,9 +205,10 @@ def _check_complete(plan: SchedulePlan, loop: Loop, options: Options, where: str
     from .errors import PreviewError
     from .static import missing_in
 
-    given = {"--epochs": options.epochs, "--steps-per-epoch": options.steps_per_epoch}
-    given["--accumulation"] = options.accumulation
-    lacking = [size for size in loop.sizes().values() if isinstance(size, Missing) and given.get(size.option) is None]
+    # a loop size is named as its Options field (as resolve_sizes reads it): given, it is not lacking
+    lacking = [
+        size for name, size in loop.sizes().items() if isinstance(size, Missing) and getattr(options, name) is None
+    ]
     lacking += missing_in(plan)
     if lacking:
         wanted = "; ".join(f"{_shown(missing)}: {_supplied_by(missing)}" for missing in lacking)
