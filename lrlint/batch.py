@@ -1,8 +1,9 @@
 """Checking many files: through the result cache, in a pool of processes, in a stable order.
 
 Files are handed to the workers in runs of neighbours (the order `discover` sorts them in), so a
-worker that parsed a folder's shared modules (`utils.py`, `engine.py`) keeps reusing them, and
-results come back in the order the files were given, whatever finished first.
+worker that parsed a folder's shared modules (`utils.py`, `engine.py`) keeps reusing them; the
+runs with the most bytes start first, so that no large run is left for last; and results come
+back in the order the files were given, whatever finished first.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ from typing import TYPE_CHECKING, Any, FrozenSet, Iterator, List, Mapping, Optio
 from .cache import Entry, ResultCache, dependencies_of, digest, settings_fingerprint, stamp
 from .diagnostics import FileResult
 from .files import read_regular_file
-from .project import recording_reads
 
 if TYPE_CHECKING:
     import multiprocessing.context
+    from concurrent.futures import Future
 
 # Below this many files to check, starting processes costs more than it saves.
 MIN_FILES_FOR_POOL = 16
@@ -38,6 +39,7 @@ class Job:
     codes: FrozenSet[str]
     schedulers: Mapping[str, Tuple[str, ...]]
     timeout: float = 0.0  # seconds of CPU time; 0: no limit
+    size: int = 0  # bytes, as discovery found them: which runs of files to start first
 
     @property
     def settings(self) -> str:
@@ -78,6 +80,7 @@ def check_one(job: Job) -> Checked:
     """Check one file and record what its result depends on."""
     # Imported here: a run whose files are all cached never loads the analysis.
     from .engine import lint_bytes, lint_file, unanalyzable_result
+    from .project import recording_reads
 
     before = stamp(job.path)
     try:
@@ -167,17 +170,29 @@ def _check_all(jobs: List[Job], workers: int) -> Iterator[Checked]:
     from concurrent.futures import ProcessPoolExecutor  # imported here: a small run needs no pool
     from concurrent.futures.process import BrokenProcessPool
 
+    # Files go to the workers in runs of neighbours (see the module docstring), several runs per
+    # worker, and the runs with the most bytes first: a run of giants (transformers' trainer.py
+    # and testing_utils.py share one) handed out last kept one worker busy for seconds after the
+    # other had finished. The results still come back in the order of ``jobs``.
+    size = max(1, min(64, len(jobs) // (workers * 4)))
+    runs = [jobs[start : start + size] for start in range(0, len(jobs), size)]
     done = 0
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=_context()) as pool:
-            # Several runs per worker balance a folder of giants against a folder of small files.
-            chunk = max(1, min(64, len(jobs) // (workers * 4)))
-            for checked in pool.map(check_one, jobs, chunksize=chunk):
-                done += 1
-                yield checked
+            futures: List[Optional["Future[List[Checked]]"]] = [None] * len(runs)
+            for index in sorted(range(len(runs)), key=lambda index: -sum(job.size for job in runs[index])):
+                futures[index] = pool.submit(_check_run, runs[index])
+            for future in futures:
+                for checked in future.result():  # type: ignore[union-attr]
+                    done += 1
+                    yield checked
     except (BrokenProcessPool, OSError, PermissionError):
         # No processes here (a sandbox without semaphores) or a worker was killed: finish alone.
         yield from map(check_one, jobs[done:])
+
+
+def _check_run(run: List[Job]) -> List[Checked]:
+    return [check_one(job) for job in run]
 
 
 def _context() -> "multiprocessing.context.BaseContext":

@@ -316,7 +316,8 @@ def _check(files: List[SourceFile], per_file: PerFileSettings, cache: Optional[R
         except ConfigError as error:  # a broken config file below the working directory
             broken[index] = FileResult(source.display, (), str(error))
             continue
-        jobs.append(Job(source.path, source.display, codes, schedulers, timeout))
+        size = source.status.st_size if source.status is not None else 0
+        jobs.append(Job(source.path, source.display, codes, schedulers, timeout, size))
     if cache is not None:  # discovery stat'ed every file: the cache need not stat them again
         cache.remember_stamps({source.path: stamp_of(source.status) for source in files if source.status is not None})
     checked = check_files(jobs, cache, workers=available_cores())

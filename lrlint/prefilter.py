@@ -117,7 +117,7 @@ def concerns_schedulers(
     code: str, declared_names: Collection[str] = (), imports_training_code: Callable[[], bool] = lambda: False
 ) -> bool:
     """(a) or (b) of the module docstring, on code whose strings and comments are blanked."""
-    if any(name in code and re.search(rf"\b{re.escape(name)}\b", code) for name in declared_names):
+    if _names_declared(code, declared_names):
         return True
     if not any(word in code for word in _SUBSTRINGS):
         return False
@@ -126,6 +126,41 @@ def concerns_schedulers(
     if not _any_search(_STEPPED, code) or not _names_a_scheduler(code):
         return False
     return _optimizer_activity(code) or imports_training_code()
+
+
+def _names_declared(code: str, declared_names: Collection[str]) -> bool:
+    return any(name in code and re.search(rf"\b{re.escape(name)}\b", code) for name in declared_names)
+
+
+class _Traits(NamedTuple):
+    """What ``concerns_schedulers`` asks of code, each of which holds for several pieces of code
+    together when it holds for one of them: so a module's definitions are judged once each, and
+    a name's definitions with every definition they use by combining their traits."""
+
+    declared: bool = False
+    mentions: bool = False  # one of _SUBSTRINGS
+    builds: bool = False
+    stepped: bool = False
+    named: bool = False
+    optimizer: bool = False
+
+    @staticmethod
+    def of(code: str, declared_names: Collection[str]) -> "_Traits":
+        return _Traits(
+            declared=bool(_names_declared(code, declared_names)),
+            mentions=any(word in code for word in _SUBSTRINGS),
+            builds=bool(BUILDS_SCHEDULER.search(code)),
+            stepped=_any_search(_STEPPED, code),
+            named=_names_a_scheduler(code),
+            optimizer=_optimizer_activity(code),
+        )
+
+    def __or__(self, other: "_Traits") -> "_Traits":  # type: ignore[override]
+        return _Traits(*(mine or theirs for mine, theirs in zip(self, other)))
+
+    def concern_schedulers(self) -> bool:
+        """``concerns_schedulers`` of the code these traits were taken from (no imported code)."""
+        return self.declared or (self.mentions and (self.builds or (self.stepped and self.named and self.optimizer)))
 
 
 def _names_a_scheduler(code: str) -> bool:
@@ -198,16 +233,23 @@ def names_concerning_schedulers(source: str, declared_names: Collection[str] = (
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     lines = source.splitlines(keepends=True)
-    units: Dict[str, List[ast.stmt]] = {}
+    statements: List[ast.stmt] = []
+    units: Dict[str, List[int]] = {}  # a name -> the statements that bind it
     for statement in _top_level(tree.body):
         names = _bound_names(statement)
         if names is None:
             return None
         for name in names:
-            units.setdefault(name, []).append(statement)
-    concerning = frozenset(
-        name for name in units if concerns_schedulers(_closure_code(name, units, lines), declared_names)
-    )
+            units.setdefault(name, []).append(len(statements))
+        statements.append(statement)
+    traits: List[_Traits] = []
+    uses: List[Set[str]] = []  # the module's names each statement mentions
+    for statement in statements:
+        first = min([statement.lineno] + [d.lineno for d in getattr(statement, "decorator_list", ())])
+        code = code_of("".join(lines[first - 1 : statement.end_lineno]))
+        traits.append(_Traits.of(code, declared_names))
+        uses.append(set(re.findall(r"\w+", code)).intersection(units))
+    concerning = frozenset(name for name in units if _closure_traits(name, units, traits, uses).concern_schedulers())
     return Definitions(frozenset(units), concerning)
 
 
@@ -234,16 +276,13 @@ def _bound_names(statement: ast.stmt) -> Optional[List[str]]:
     return [node.id for node in targets if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)]
 
 
-def _closure_code(name: str, units: Dict[str, List[ast.stmt]], lines: List[str]) -> str:
-    """The code of ``name``'s definitions and, transitively, of every module name they mention."""
-    pending, seen, parts = [name], {name}, []
+def _closure_traits(name: str, units: Dict[str, List[int]], traits: List[_Traits], uses: List[Set[str]]) -> _Traits:
+    """The traits of ``name``'s definitions and, transitively, of every module name they mention."""
+    pending, seen, combined = [name], {name}, _Traits()
     while pending:
-        for statement in units.get(pending.pop(), ()):
-            first = min([statement.lineno] + [d.lineno for d in getattr(statement, "decorator_list", ())])
-            code = code_of("".join(lines[first - 1 : statement.end_lineno]))
-            parts.append(code)
-            for word in set(re.findall(r"\w+", code)):
-                if word in units and word not in seen:
-                    seen.add(word)
-                    pending.append(word)
-    return "\n".join(parts)
+        for index in units.get(pending.pop(), ()):
+            combined |= traits[index]
+            for word in uses[index] - seen:
+                seen.add(word)
+                pending.append(word)
+    return combined

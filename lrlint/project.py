@@ -63,7 +63,7 @@ class ProjectModules:
     """Resolves imported names to the project's own source files."""
 
     def __init__(self, path: Path) -> None:
-        self.file = path.resolve()
+        self.file = _resolved(path)
         self.roots = _search_roots(self.file.parent)
         # resolution works on strings: pathlib's objects cost more than the lookups themselves
         self._folder = str(self.file.parent)
@@ -354,22 +354,49 @@ def _module_file(root: str, parts: Tuple[str, ...]) -> Optional[str]:
     return None
 
 
+def _resolved(path: Path) -> Path:
+    """``path.resolve()``, resolving its folder once per folder: resolving looks at every folder
+    above, and a run checks thousands of files in a few hundred folders."""
+    if os.path.islink(path):
+        return path.resolve()
+    return _resolved_folder(os.path.abspath(os.path.dirname(path))) / path.name
+
+
+@lru_cache(maxsize=4096)
+def _resolved_folder(folder: str) -> Path:
+    return Path(folder).resolve()
+
+
 @lru_cache(maxsize=1024)
 def _search_roots(folder: Path) -> List[Path]:
     """Where absolute imports of the project start: the script's folder, the folder above its
     package (`pkg/train.py` importing `pkg.utils`), and the project root (the nearest folder with
     a pyproject.toml, setup.py, setup.cfg or .git), with its `src/` when it has one."""
-    roots = [folder]
-    package = folder
-    while (package / "__init__.py").is_file() and package.parent != package:
-        package = package.parent
-    roots.append(package)
-    for ancestor in [folder, *folder.parents]:
-        if any(os.path.exists(ancestor / marker) for marker in PROJECT_MARKERS):
-            roots.extend([ancestor, ancestor / "src"])
-            break
+    roots = [folder, Path(_above_package(str(folder)))]
+    project_root = _project_root(str(folder))
+    if project_root is not None:
+        roots.extend([Path(project_root), Path(project_root, "src")])
     unique: List[Path] = []
     for root in roots:
         if root not in unique and root.is_dir():
             unique.append(root)
     return unique
+
+
+# The two climbs below are shared by every folder under the same parents: each folder is looked at once.
+@lru_cache(maxsize=4096)
+def _above_package(folder: str) -> str:
+    """The folder above the package ``folder`` is in (``folder`` itself when it is no package)."""
+    parent = os.path.dirname(folder)
+    if parent == folder or not os.path.isfile(os.path.join(folder, "__init__.py")):
+        return folder
+    return _above_package(parent)
+
+
+@lru_cache(maxsize=4096)
+def _project_root(folder: str) -> Optional[str]:
+    """The nearest folder, from ``folder`` up, with one of the ``PROJECT_MARKERS``."""
+    if any(os.path.exists(os.path.join(folder, marker)) for marker in PROJECT_MARKERS):
+        return folder
+    parent = os.path.dirname(folder)
+    return None if parent == folder else _project_root(parent)

@@ -187,7 +187,7 @@ def test_concurrent_runs_share_one_cache_safely(project: Path) -> None:
 
 
 def _jobs(paths: List[Path]) -> List[Job]:
-    return [Job(str(path), path.name, frozenset({"LR001", "LR003"}), {}) for path in paths]
+    return [Job(str(path), path.name, frozenset({"LR001", "LR003"}), {}, size=path.stat().st_size) for path in paths]
 
 
 def test_the_pool_returns_results_in_the_order_given(tmp_path: Path) -> None:
@@ -202,6 +202,42 @@ def test_the_pool_returns_results_in_the_order_given(tmp_path: Path) -> None:
     assert parallel == serial
     assert [result.path for result in parallel] == [path.name for path in paths]
     assert sum(len(result.diagnostics) for result in parallel) == batch.MIN_FILES_FOR_POOL
+
+
+class _InlinePool:
+    """A ProcessPoolExecutor that runs each submission at once, in this process, and records it."""
+
+    submitted: List[List[str]] = []
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        _InlinePool.submitted = []
+
+    def __enter__(self) -> "_InlinePool":
+        return self
+
+    def __exit__(self, *args: object) -> None:
+        pass
+
+    def submit(self, function, run):  # type: ignore[no-untyped-def]
+        _InlinePool.submitted.append([job.display for job in run])
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        future.set_result(function(run))
+        return future
+
+
+def test_the_runs_with_the_most_bytes_start_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # One run of small files, then one with a large file: the large one must not be left for last.
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", _InlinePool)
+    paths = []
+    for index in range(2 * batch.MIN_FILES_FOR_POOL):
+        path = tmp_path / f"f{index:03d}.py"
+        path.write_text(TRAIN + ("\n# padding" * 2000 if index == batch.MIN_FILES_FOR_POOL + 3 else ""))
+        paths.append(path)
+    results = list(check_files(_jobs(paths), workers=2))
+    assert [result.path for result in results] == [path.name for path in paths]
+    first_run = _InlinePool.submitted[0]
+    assert paths[batch.MIN_FILES_FOR_POOL + 3].name in first_run and paths[0].name not in first_run
+    assert sorted(name for run in _InlinePool.submitted for name in run) == [path.name for path in paths]
 
 
 def test_without_processes_the_files_are_checked_in_this_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

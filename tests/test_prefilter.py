@@ -241,6 +241,29 @@ def test_a_module_is_judged_name_by_name(name: str, concerning: bool) -> None:
     assert (name in definitions.concerning) is concerning
 
 
+SPLIT_ACROSS_DEFINITIONS = """
+def advance(scheduler):
+    scheduler.step()
+
+
+def train(model, optimizer, scheduler):
+    optimizer.zero_grad()
+    advance(scheduler)
+
+
+def only_steps(scheduler):
+    advance(scheduler)
+"""
+
+
+def test_a_name_is_judged_with_what_its_definitions_use_together() -> None:
+    # The step is in one definition, the optimizer activity in another: only a name whose
+    # definitions reach both concerns schedulers, as the two pieces of code together would.
+    definitions = names_concerning_schedulers(SPLIT_ACROSS_DEFINITIONS)
+    assert definitions is not None
+    assert definitions.concerning == {"train"}
+
+
 def test_a_module_that_cannot_be_judged_by_name_counts_whole() -> None:
     assert names_concerning_schedulers("from helpers import *\n") is None
     assert names_concerning_schedulers("def f(:\n") is None
