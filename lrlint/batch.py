@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, FrozenSet, Iterator, List, Mapping, Optional, Sequence, Tuple
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
 
 # Below this many files to check, starting processes costs more than it saves.
 MIN_FILES_FOR_POOL = 16
+# How often a worker checks that the lrlint that started it is still there.
+PARENT_CHECK_SECONDS = 0.5
 # Seconds of CPU time one file may take (`--timeout`, `timeout` in the config; 0: no limit).
 DEFAULT_TIMEOUT = 30.0
 
@@ -178,17 +181,38 @@ def _check_all(jobs: List[Job], workers: int) -> Iterator[Checked]:
     runs = [jobs[start : start + size] for start in range(0, len(jobs), size)]
     done = 0
     try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=_context()) as pool:
+        pool = ProcessPoolExecutor(
+            max_workers=workers, mp_context=_context(), initializer=_end_with, initargs=(os.getpid(),)
+        )
+        with pool:
             futures: List[Optional["Future[List[Checked]]"]] = [None] * len(runs)
-            for index in sorted(range(len(runs)), key=lambda index: -sum(job.size for job in runs[index])):
-                futures[index] = pool.submit(_check_run, runs[index])
-            for future in futures:
-                for checked in future.result():  # type: ignore[union-attr]
-                    done += 1
-                    yield checked
+            try:
+                for index in sorted(range(len(runs)), key=lambda index: -sum(job.size for job in runs[index])):
+                    futures[index] = pool.submit(_check_run, runs[index])
+                for future in futures:
+                    for checked in future.result():  # type: ignore[union-attr]
+                        done += 1
+                        yield checked
+            finally:  # Ctrl-C, or a caller that stops reading: runs not started are dropped, as map() does
+                for future in futures:
+                    if future is not None:
+                        future.cancel()
     except (BrokenProcessPool, OSError, PermissionError):
         # No processes here (a sandbox without semaphores) or a worker was killed: finish alone.
         yield from map(check_one, jobs[done:])
+
+
+def _end_with(parent: int) -> None:
+    """Make this worker exit once ``parent`` (the lrlint that started it) is gone: killed by
+    SIGKILL, the OOM killer or a CI timeout, it cannot shut the pool down, and a worker waiting on
+    the pool's queue would wait forever (each worker holds the queue open for the others)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="lrlint-parent-watch", daemon=True).start()
 
 
 def _check_run(run: List[Job]) -> List[Checked]:

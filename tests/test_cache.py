@@ -240,6 +240,30 @@ def test_the_runs_with_the_most_bytes_start_first(tmp_path: Path, monkeypatch: p
     assert sorted(name for run in _InlinePool.submitted for name in run) == [path.name for path in paths]
 
 
+def test_runs_not_started_are_dropped_when_the_reader_stops(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Ctrl-C, or a caller that stops reading: the pool must not go on through every queued run.
+    pending: List[concurrent.futures.Future] = []
+
+    class QueuingPool(_InlinePool):
+        def submit(self, function, run):  # type: ignore[no-untyped-def]
+            future: concurrent.futures.Future = concurrent.futures.Future()
+            if run[0].display == "f000.py":
+                future.set_result(function(run))
+            else:
+                pending.append(future)  # queued, never started
+            return future
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", QueuingPool)
+    paths = []
+    for index in range(2 * batch.MIN_FILES_FOR_POOL):
+        (tmp_path / f"f{index:03d}.py").write_text("x = 1\n")
+        paths.append(tmp_path / f"f{index:03d}.py")
+    results = check_files(_jobs(paths), workers=2)
+    assert next(results).path == "f000.py"
+    results.close()  # type: ignore[attr-defined]
+    assert pending and all(future.cancelled() for future in pending)
+
+
 def test_without_processes_the_files_are_checked_in_this_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def no_pool(*args: object, **kwargs: object) -> None:
         raise PermissionError("no semaphores in this sandbox")

@@ -8,6 +8,7 @@ Only the temporary files of an interrupted write may remain, named `.NAME.*.tmp`
 from __future__ import annotations
 
 import ast
+import os
 import random
 import shutil
 import signal
@@ -15,7 +16,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Dict
+from typing import Dict, List
 
 import pytest
 
@@ -76,3 +77,51 @@ def test_a_fix_run_killed_at_any_moment_leaves_every_file_old_or_new(tmp_path: P
         leftovers = [path.name for path in folder.iterdir() if path.name not in originals]
         assert all(name.startswith(".train_") and name.endswith(".tmp") for name in leftovers), leftovers
         shutil.rmtree(folder)
+
+
+def _children(pid: int) -> List[int]:
+    """The processes whose parent is ``pid`` (Linux, from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"  # an exited orphan nobody has reaped yet is gone for this purpose
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_the_workers_of_a_killed_run_exit_too(tmp_path: Path) -> None:
+    # Killed with SIGKILL (the OOM killer, a CI timeout), lrlint cannot stop its pool; its workers,
+    # each holding the pool's queue open for the others, would otherwise wait forever.
+    make_files(tmp_path)
+    for index in range(FILES):  # long enough to be killed while the workers still work
+        (tmp_path / f"big_{index:02d}.py").write_text(SCRIPT * 60)
+    process = subprocess.Popen(fix_command(tmp_path), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    workers: List[int] = []
+    deadline = time.monotonic() + 60
+    while len(workers) < 2 and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+        workers = _children(process.pid)
+    if len(workers) < 2:
+        process.kill()
+        pytest.skip("the run ended before its pool was seen (one core, or too fast a machine)")
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=60)
+    deadline = time.monotonic() + 30
+    while any(_running(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    outlived = [pid for pid in workers if _running(pid)]
+    for pid in outlived:  # not left behind by a failing run of this test
+        os.kill(pid, signal.SIGKILL)
+    assert not outlived, "workers outlived the killed lrlint"
