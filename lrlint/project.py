@@ -359,7 +359,8 @@ def _resolved(path: Path) -> Path:
     above, and a run checks thousands of files in a few hundred folders."""
     if os.path.islink(path):
         return path.resolve()
-    return _resolved_folder(os.path.abspath(os.path.dirname(path))) / path.name
+    # joined, not abspath'd: `link/..` must be resolved after the link is followed, as resolve() does
+    return _resolved_folder(os.path.join(os.getcwd(), os.path.dirname(path))) / path.name
 
 
 @lru_cache(maxsize=4096)

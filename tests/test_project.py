@@ -3,6 +3,7 @@ file where the misuse is, and a single-file run sees the same project as a folde
 
 from __future__ import annotations
 
+import sys
 import textwrap
 from pathlib import Path
 from typing import Dict, List, Tuple
@@ -11,6 +12,7 @@ import pytest
 
 from lrlint import engine
 from lrlint.engine import lint_file
+from lrlint.project import _resolved
 
 UTILS = """
 import torch
@@ -340,3 +342,23 @@ def test_independent_multi_file_projects(project: str, monkeypatch) -> None:
     finally:
         out.unlink(missing_ok=True)
     assert reported == _key()[project]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="symlinks need privileges on Windows")
+def test_a_checked_file_is_resolved_as_path_resolve_does(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Folders are resolved once per folder; a link followed by `..` must still climb from the
+    # link's target, and a linked file must still lead to its target.
+    (tmp_path / "real" / "sub").mkdir(parents=True)
+    (tmp_path / "real" / "train.py").write_text("")
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "link").symlink_to(tmp_path / "real" / "sub")
+    (tmp_path / "other" / "linked.py").symlink_to(tmp_path / "real" / "train.py")
+    monkeypatch.chdir(tmp_path / "other")
+    for given in (
+        "link/../train.py",
+        "link/new.py",
+        "linked.py",
+        "plain.py",
+        str(tmp_path / "other" / "link" / "x.py"),
+    ):
+        assert _resolved(Path(given)) == Path(given).resolve(), given
