@@ -15,7 +15,7 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, FrozenSet, Iterator, List, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, FrozenSet, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 from .cache import Entry, ResultCache, dependencies_of, digest, settings_fingerprint, stamp
 from .diagnostics import FileResult
@@ -185,18 +185,17 @@ def _check_all(jobs: List[Job], workers: int) -> Iterator[Checked]:
             max_workers=workers, mp_context=_context(), initializer=_end_with, initargs=(os.getpid(),)
         )
         with pool:
-            futures: List[Optional["Future[List[Checked]]"]] = [None] * len(runs)
+            submitted: Dict[int, "Future[List[Checked]]"] = {}  # by the run's place in ``runs``
             try:
                 for index in sorted(range(len(runs)), key=lambda index: -sum(job.size for job in runs[index])):
-                    futures[index] = pool.submit(_check_run, runs[index])
-                for future in futures:
-                    for checked in future.result():  # type: ignore[union-attr]
+                    submitted[index] = pool.submit(_check_run, runs[index])
+                for index in range(len(runs)):
+                    for checked in submitted[index].result():
                         done += 1
                         yield checked
             finally:  # Ctrl-C, or a caller that stops reading: runs not started are dropped, as map() does
-                for future in futures:
-                    if future is not None:
-                        future.cancel()
+                for future in submitted.values():
+                    future.cancel()
     except (BrokenProcessPool, OSError, PermissionError):
         # No processes here (a sandbox without semaphores) or a worker was killed: finish alone.
         yield from map(check_one, jobs[done:])

@@ -61,22 +61,12 @@ def stamp_of(status: os.stat_result) -> Stamp:
 def settings_fingerprint(codes: Iterable[str], schedulers: Mapping[str, Tuple[str, ...]], display: str) -> str:
     """What besides the bytes decides a file's result: a digest of the settings a run shares
     (computed once per config, not once per file) and the path shown in the messages."""
-    try:
-        declared = _declared(tuple(schedulers.items()))
-    except TypeError:  # names in a list, not a tuple: unhashable, sorted here instead
-        declared = _sorted_declared(schedulers.items())
-    return _shared_settings(frozenset(codes), declared) + repr(display)
-
-
-def _sorted_declared(items: Iterable[Tuple[str, Iterable[str]]]) -> tuple:
-    return tuple(sorted((cadence, tuple(sorted(names))) for cadence, names in items))
-
-
-_declared = lru_cache(maxsize=64)(_sorted_declared)
+    return _shared_settings(frozenset(codes), tuple(schedulers.items())) + repr(display)
 
 
 @lru_cache(maxsize=64)  # a run has one or a few configs, and thousands of files
-def _shared_settings(codes: FrozenSet[str], declared: tuple) -> str:
+def _shared_settings(codes: FrozenSet[str], schedulers: Tuple[Tuple[str, Tuple[str, ...]], ...]) -> str:
+    declared = tuple(sorted((cadence, tuple(sorted(names))) for cadence, names in schedulers))
     # A digest rather than the text itself: every entry of the cache file holds it.
     text = repr((__version__, _code_stamp(), _FORMAT, sorted(codes), declared))
     return hashlib.sha256(text.encode()).hexdigest()[:24]

@@ -266,7 +266,6 @@ class PerFileSettings:
         self._codes: Dict[int, frozenset] = {}
         # Settings are per folder and files come a folder at a time: one resolve per folder.
         self._by_folder: Dict[str, Tuple[Settings, frozenset, float]] = {}
-        self._by_given_folder: Dict[str, Tuple[Settings, frozenset, float]] = {}  # the above, by the path's own folder
 
     def for_file(self, path: str) -> Tuple[frozenset, Mapping[str, Tuple[str, ...]], float]:
         """The codes, declared schedulers and timeout of a file (not a folder): ``ConfigError``
@@ -289,15 +288,11 @@ class PerFileSettings:
         return self._folder_of(path)[2]
 
     def _folder_of(self, path: str) -> Tuple[Settings, frozenset, float]:
-        given = os.path.dirname(path)  # as discovery wrote it: the same for every file of a folder
-        known = self._by_given_folder.get(given)
+        folder = os.path.dirname(os.path.abspath(path))  # normalized, as the resolver's folders are
+        known = self._by_folder.get(folder)
         if known is None:  # a broken config is not kept: the resolver raises its error again, cheaply
-            folder = os.path.dirname(os.path.abspath(path))  # normalized, as the resolver's folders are
-            known = self._by_folder.get(folder)
-            if known is None:
-                settings = self.resolver.for_folder(folder)
-                known = self._by_folder[folder] = (settings, self._codes_of(settings), self._timeout_of(settings))
-            self._by_given_folder[given] = known
+            settings = self.resolver.for_folder(folder)
+            known = self._by_folder[folder] = (settings, self._codes_of(settings), self._timeout_of(settings))
         return known
 
     def _codes_of(self, settings: Settings) -> frozenset:

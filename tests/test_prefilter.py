@@ -14,7 +14,14 @@ from lrlint import engine, prefilter
 from lrlint.catalogue import RULES
 from lrlint.engine import lint_source
 from lrlint.model.known import looks_like_optimizer
-from lrlint.prefilter import _names_optim, may_have_findings, names_concerning_schedulers
+from lrlint.prefilter import (
+    _names_optim,
+    _Traits,
+    code_of,
+    concerns_schedulers,
+    may_have_findings,
+    names_concerning_schedulers,
+)
 from lrlint.project import names_used_outside_imports
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -262,6 +269,30 @@ def test_a_name_is_judged_with_what_its_definitions_use_together() -> None:
     definitions = names_concerning_schedulers(SPLIT_ACROSS_DEFINITIONS)
     assert definitions is not None
     assert definitions.concerning == {"train"}
+
+
+TERM_SNIPPETS = (
+    "scheduler.step()\n",  # stepped and named, no optimizer activity
+    "scheduler.step()\noptimizer.zero_grad()\n",
+    "lrs.step()\nopt.step()\n",  # named and stepped, but no word the first test looks for
+    "x = StepLR(opt)\n",  # builds
+    "sched = 1\nopt.step()\n",  # named, never stepped
+    "WarmupCosine(optimizer)\n",  # a declared scheduler, when declared
+    "",
+)
+
+
+@pytest.mark.parametrize("declared", [(), ("WarmupCosine",)])
+def test_traits_decide_as_concerns_schedulers_does(declared: tuple) -> None:
+    # The per-definition traits restate concerns_schedulers' decision (which stays lazy, for the
+    # hot path): the two must agree on whole files, or a module's names would be misjudged.
+    # the fixtures nearly all concern schedulers; lrlint's own code and tests mostly do not; the
+    # snippets each turn on one term of the decision
+    files = FIXTURES + sorted((ROOT / "lrlint").rglob("*.py")) + sorted((ROOT / "tests").glob("*.py"))
+    sources = [path.read_text(encoding="utf-8", errors="replace") for path in files] + list(TERM_SNIPPETS)
+    for source in sources:
+        code = code_of(source)
+        assert _Traits.of(code, declared).concern_schedulers() == concerns_schedulers(code, declared), source[:80]
 
 
 def test_a_module_that_cannot_be_judged_by_name_counts_whole() -> None:
