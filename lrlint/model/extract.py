@@ -80,6 +80,7 @@ from .values import (
     merge_values,
     single,
     tracked_in,
+    union_in_order,
 )
 
 MAX_INLINE_DEPTH = 10
@@ -128,7 +129,7 @@ class Interpreter:
         self.attr_log: List[Tuple[Instance, str, object]] = []
         self.condition_names: Dict[int, FrozenSet[str]] = {}
         self.classes: List[ClassInfo] = []
-        self.symbolic: Dict[Tuple[int, str], Tracked] = {}
+        self.symbolic: Dict[Tuple[int, str], Tuple[object, Tracked]] = {}
         self._codes: Dict[int, str] = {}
         self.argument_defaults: Optional[Dict[str, Optional[float]]] = None  # argparse, read when needed
 
@@ -195,9 +196,10 @@ class Interpreter:
     def symbolic_object(self, scope: object, text: str, role: Role) -> Tracked:
         key = (id(scope), text)
         if key not in self.symbolic:
-            obj = Tracked(role=role, label=text, labelled=True)
-            self.symbolic[key] = obj
-        return self.symbolic[key]
+            # The scope is kept with its object: an inlined call's scope dies when the call
+            # returns, and a later call's scope at the same address must not inherit the object.
+            self.symbolic[key] = (scope, Tracked(role=role, label=text, labelled=True))
+        return self.symbolic[key][1]
 
     def tick(self) -> None:
         self.statements += 1
@@ -542,7 +544,7 @@ class Interpreter:
 
         guards = ((text, positive), (text, not positive))
         self.merge_names(env, before, body_values, else_values, guards, narrowed)
-        for key in body_attrs.keys() | else_attrs.keys():
+        for key in union_in_order(body_attrs, else_attrs):
             instance, _ = body_attrs.get(key) or else_attrs[key]
             attr = key[1]
             current = instance.attrs.get(attr)
@@ -599,7 +601,7 @@ class Interpreter:
 
     def merge_names(self, env, before, body, orelse, guards, narrowed) -> None:
         values = {}
-        for name in body.keys() | orelse.keys():
+        for name in union_in_order(body, orelse):
             first = body.get(name, before.get(name))
             second = orelse.get(name, before.get(name))
             if name in narrowed:  # an isinstance() narrowing ends with its branch

@@ -240,7 +240,7 @@ def merge_values(first: Value, second: Value, first_guard: Optional[Guard], seco
         merged_container = Container(set(first.elements) | set(second.elements))
         for other in first.others + second.others:
             merged_container.add(other)
-        for key in first.entries.keys() | second.entries.keys():
+        for key in union_in_order(first.entries, second.entries):
             merged_container.entries[key] = merge_values(
                 first.entries.get(key), second.entries.get(key), first_guard, second_guard
             )
@@ -249,6 +249,13 @@ def merge_values(first: Value, second: Value, first_guard: Optional[Guard], seco
     if held and tracked_in(first) and tracked_in(second):
         return Container(set(held))
     return first if tracked_in(first) or not tracked_in(second) else second
+
+
+def union_in_order(first: Dict, second: Dict) -> List:  # type: ignore[type-arg]
+    """The keys of both, first's then second's others, each once. Not ``keys() | keys()``: a set
+    iterates strings in an order that changes from run to run (hash randomization), and merges
+    that take the first of several objects would then differ too."""
+    return [*first, *(key for key in second if key not in first)]
 
 
 # ----------------------------------------------------------------------------------------------
