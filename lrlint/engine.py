@@ -219,6 +219,21 @@ def _python_verdict(source: str, path: str) -> Tuple[Optional[Diagnostic], Optio
     return None, None
 
 
+def python_tree_or_refusal(source: str) -> Tuple[Optional[ast.Module], bool]:
+    """CPython's tree of a followed module's source, and whether it must not reach libcst (as
+    ``_python_verdict`` refuses); no tree and no refusal where CPython rejects the syntax, which
+    may be newer than this Python: ``parse_module_safely`` then judges the module whole."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # SyntaxWarnings about the module's code are not lrlint's to print
+            tree = ast.parse(source)
+    except SyntaxError:
+        return None, False
+    except (RecursionError, MemoryError, ValueError):  # too deep for CPython's parser, or a NUL
+        return None, True
+    return tree, _longest_boolean_chain(source, tree) > MAX_BOOLEAN_CHAIN
+
+
 def _compiles(source: str, path: str) -> bool:
     """Whether CPython compiles the source (never runs it). Compiling keeps the syntax tree inside
     CPython and is about three times cheaper than ``ast.parse``, which builds a Python object per
@@ -303,8 +318,13 @@ def _in_followed_modules(followed: list, findings: list, enabled: frozenset) -> 
     from .locate import locate
 
     diagnostics: List[Diagnostic] = []
+    nodes = [finding.node for finding in findings]
     for other_path, other_module in followed:
-        ranges = locate(other_module, [finding.node for finding in findings])
+        ranges = {
+            node: (line + above, column, end_line + above, end_column)
+            for above, tree in other_module.parsed()
+            for node, (line, column, end_line, end_column) in locate(tree, nodes).items()
+        }
         if not ranges:
             continue
         text = ProjectModules.text(Path(other_path))
@@ -385,7 +405,8 @@ class _ModuleTests(NamedTuple):
 @lru_cache(maxsize=16)  # one pair per set of declared schedulers, so their judgements are memoised
 def _module_tests(declared: FrozenSet[str]) -> _ModuleTests:
     return _ModuleTests(
-        whole=lambda text: may_have_findings(text, declared),
+        # with nothing declared, the very function ``ProjectModules.followed`` asks: one judgement
+        whole=(lambda text: may_have_findings(text, declared)) if declared else may_have_findings,
         by_name=lambda text: names_concerning_schedulers(text, declared),
     )
 

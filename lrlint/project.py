@@ -4,8 +4,9 @@ A training script imports its helpers: `from utils import build_scheduler`, `fro
 train_one_epoch`, `import trainer`. The analysis follows such imports into the project's files
 (never into installed packages), so a scheduler built in one module and stepped in another is
 understood. Modules are found on disk from the checked file alone, so a single-file run (what
-pre-commit does) sees the same project as a run over the whole folder. Each module is parsed
-once per process, and only when a checked file calls into it.
+pre-commit does) sees the same project as a run over the whole folder. A module is read only
+when a checked file calls into it, and each of its statements is parsed at most once per process
+(see lrlint.followed).
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ from typing import (
     Union,
 )
 
-from .prefilter import code_of
+from .followed import FollowedModule
+from .prefilter import code_of, may_have_findings
 
 if TYPE_CHECKING:  # libcst is imported only when a module is parsed: the pre-filter needs none of it
     import libcst as cst
@@ -44,6 +46,7 @@ MAX_MODULE_BYTES = 1_000_000  # a generated or vendored giant is not worth follo
 MAX_PARSED_MODULES = 48
 _PARSED: "OrderedDict[Tuple[str, int, int], Optional[cst.Module]]" = OrderedDict()
 _SOURCE: Dict[Tuple[str, int, int], bytes] = {}
+_SPLIT: "OrderedDict[Tuple[str, int, int], Optional[FollowedModule]]" = OrderedDict()  # as _PARSED
 _JUDGED: Dict[Tuple[Tuple[str, int, int], Callable[[str], object]], object] = {}
 StrPath = Union[str, Path]
 _T = TypeVar("_T")
@@ -160,6 +163,24 @@ class ProjectModules:
             if len(_PARSED) > MAX_PARSED_MODULES:
                 _PARSED.popitem(last=False)
         return _PARSED[key]
+
+    @staticmethod
+    def followed(path: StrPath) -> Optional[FollowedModule]:
+        """The module as the analysis follows into it (see lrlint.followed); None when it cannot
+        be read or parsed. A module that may have findings of its own is parsed whole."""
+        if ProjectModules.satisfies(path, may_have_findings):
+            tree = ProjectModules.parse(path)
+            return FollowedModule.whole(tree) if tree is not None else None
+        key, data = _read(path)
+        if key is None or not data:
+            return None
+        if key in _SPLIT:
+            _SPLIT.move_to_end(key)
+        else:
+            _SPLIT[key] = _split(data)
+            if len(_SPLIT) > MAX_PARSED_MODULES:
+                _SPLIT.popitem(last=False)
+        return _SPLIT[key]
 
 
 def tree_parsed_from(path: StrPath, source: str) -> Optional["cst.Module"]:
@@ -330,6 +351,24 @@ def _find_module(roots: Tuple[str, ...], parts: Tuple[str, ...]) -> Optional[Tup
             if found is not None:
                 return found, parts[length:]
     return None
+
+
+def _split(data: bytes) -> Optional[FollowedModule]:
+    """The module split into its statements, after the checks ``engine.parse_module_safely``
+    makes; where CPython cannot parse it (maybe syntax newer than this Python), parsed whole."""
+    from .engine import UnreadableSource, decode_source, python_tree_or_refusal
+
+    try:
+        source = decode_source(data)
+    except UnreadableSource:
+        return None
+    tree, refused = python_tree_or_refusal(source)
+    if refused:
+        return None
+    if tree is None:
+        whole = _parse(data)
+        return FollowedModule.whole(whole) if whole is not None else None
+    return FollowedModule.split(source, tree)
 
 
 def _parse(data: bytes) -> Optional["cst.Module"]:

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any, Dict, FrozenSet, Iterator, List, Optional
 if TYPE_CHECKING:  # the types only: the pre-filter reads known.py without loading libcst
     import libcst as cst
 
+    from ..followed import FollowedModule
+
 from .known import SchedulerSpec
 
 
@@ -284,8 +286,8 @@ class TrainingLoopModel:
     lr_writes: List[LearningRateWrite] = field(default_factory=list)
     lightning_configs: List[LightningSchedulerConfig] = field(default_factory=list)
     bindings: Dict[str, List["Binding"]] = field(default_factory=dict)  # by plain name, as the run went
-    # the project's other modules the analysis followed into: their path and parsed tree
-    followed: List[Tuple[str, cst.Module]] = field(default_factory=list)
+    # the project's other modules the analysis followed into: their path and syntax
+    followed: List[Tuple[str, "FollowedModule"]] = field(default_factory=list)
     calls: List[OpaqueCall] = field(default_factory=list)
     loops: List[Loop] = field(default_factory=list)
     overrides: List[SchedulerStepOverride] = field(default_factory=list)

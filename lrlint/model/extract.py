@@ -59,6 +59,7 @@ from .values import (
     ClassInfo,
     Const,
     Container,
+    DefinedOnFirstUse,
     Each,
     Enumerated,
     Env,
@@ -1348,18 +1349,35 @@ class Interpreter:
         return value if isinstance(value, (Func, ClassInfo)) else None
 
     def foreign_env(self, path: Path) -> Optional[Env]:
-        """Another module's top-level definitions and imports (its other statements never run)."""
+        """Another module's top-level definitions and imports (its other statements never run).
+        A module parsed whole runs them all now; one split into statements (see lrlint.followed)
+        runs those that bind a name when the name is first looked up."""
         if path in self.foreign_envs:
             return self.foreign_envs[path]
-        module = ProjectModules.parse(path)
+        module = ProjectModules.followed(path)
         env = Env(None) if module is not None else None
         self.foreign_envs[path] = env  # before reading it: import cycles end here
         if module is None or env is None:
             return None
         self.model.followed.append((str(path), module))
+        if module.tree is not None:
+            self.run_definitions(module.tree.body, env, path)
+            return env
+        split = module  # the names below are looked up later, when this variable has moved on
+
+        def run_group(group: int) -> None:
+            self.run_definitions(split.group(group), env, path)
+
+        names = env.values = DefinedOnFirstUse(module.group_of, run_group)
+        for group in module.starred_groups:  # `from m import *` widens every lookup: run first
+            names.run(group)
+        return env
+
+    def run_definitions(self, statements: Sequence[cst.CSTNode], env: Env, path: Path) -> None:
+        """Run another module's top-level definitions and imports into its ``env``."""
         saved, self.origin = self.origin, str(path)
         try:
-            for statement in module.body:
+            for statement in statements:
                 if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
                     self.exec_statement(statement, env)
                 elif isinstance(statement, cst.SimpleStatementLine):
@@ -1368,7 +1386,6 @@ class Interpreter:
                             self.exec_small(small, env)
         finally:
             self.origin = saved
-        return env
 
     def call_into_project(self, callee: Value, node: cst.Call, args, kwargs) -> Value:
         """Inline a call into another module; what it builds is reported at this call."""
@@ -1483,9 +1500,9 @@ class Interpreter:
         ):
             return None
         if self.argument_defaults is None:
-            self.argument_defaults = argparse_defaults(self.module)
+            self.argument_defaults = argparse_defaults([self.module])
             for _, module in self.model.followed:
-                for dest, value in argparse_defaults(module).items():
+                for dest, value in argparse_defaults(module.trees_mentioning("add_argument")).items():
                     known_value = self.argument_defaults.setdefault(dest, value)
                     if known_value != value:
                         self.argument_defaults[dest] = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from functools import lru_cache
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Dict, Iterable, Iterator, List, Optional, Tuple
 
 import libcst as cst
 
@@ -134,11 +134,12 @@ def is_number_literal(node: Optional[cst.BaseExpression]) -> bool:
     return number_literal(node) is not None
 
 
-def argparse_defaults(module: cst.Module) -> Dict[str, Optional[float]]:
+def argparse_defaults(modules: Iterable[cst.Module]) -> Dict[str, Optional[float]]:
     """`parser.add_argument("--lr-drop", type=int, default=40)` -> {"lr_drop": 40.0}; an option
-    declared twice with different defaults maps to None (which one runs is unknown)."""
+    declared twice with different defaults maps to None (which one runs is unknown). ``modules``
+    are the trees of one module's code, in order (a followed module's statements, parsed apart)."""
     defaults: Dict[str, Optional[float]] = {}
-    for node in walk(module):
+    for node in (node for module in modules for node in walk(module)):
         if not (isinstance(node, cst.Call) and last_name(node.func) == "add_argument"):
             continue
         dest = _argument_dest(node)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, FrozenSet, List, Optional, Sequence, Set, Tuple, Union
+from typing import Callable, Dict, FrozenSet, List, Optional, Sequence, Set, Tuple, Union
 
 import libcst as cst
 
@@ -261,6 +261,42 @@ def union_in_order(first: Dict, second: Dict) -> List:  # type: ignore[type-arg]
 # ----------------------------------------------------------------------------------------------
 # Environments
 # ----------------------------------------------------------------------------------------------
+
+
+class DefinedOnFirstUse(dict):  # type: ignore[type-arg]
+    """A followed module's top-level names, each group of statements that binds a name run when
+    the name is first looked up (see lrlint.followed). Only looked up and assigned, never copied
+    or iterated: the module's other statements never run."""
+
+    def __init__(self, group_of: Callable[[str], Optional[int]], run_group: Callable[[int], None]) -> None:
+        super().__init__()
+        self._group_of = group_of
+        self._run_group = run_group
+        self._run: Set[int] = set()
+
+    def run(self, group: int) -> None:
+        """Run the group's statements, unless they ran already."""
+        if group not in self._run:
+            self._run.add(group)  # first: a class whose base has its own name must not loop
+            self._run_group(group)
+
+    def _define(self, name: str) -> None:
+        group = self._group_of(name)
+        if group is not None:
+            self.run(group)
+
+    def __contains__(self, name: object) -> bool:
+        if isinstance(name, str):
+            self._define(name)
+        return super().__contains__(name)
+
+    def __getitem__(self, name: str) -> "Value":
+        self._define(name)
+        return super().__getitem__(name)
+
+    def get(self, name: str, default: "Value" = None) -> "Value":  # type: ignore[override]
+        self._define(name)
+        return super().get(name, default)
 
 
 class Env:
