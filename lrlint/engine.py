@@ -320,10 +320,10 @@ def _in_followed_modules(followed: list, findings: list, enabled: frozenset) -> 
     diagnostics: List[Diagnostic] = []
     nodes = [finding.node for finding in findings]
     for other_path, other_module in followed:
-        ranges = {
-            node: (line + above, column, end_line + above, end_column)
+        ranges = {  # a split module's trees start below the top: each is shifted by the lines above it
+            key: (line + above, column, end_line + above, end_column)
             for above, tree in other_module.parsed()
-            for node, (line, column, end_line, end_column) in locate(tree, nodes).items()
+            for key, (line, column, end_line, end_column) in locate(tree, nodes).items()
         }
         if not ranges:
             continue

@@ -153,16 +153,7 @@ class ProjectModules:
     @staticmethod
     def parse(path: StrPath) -> Optional["cst.Module"]:
         """The module's syntax tree, parsed once per process; None when it cannot be read or parsed."""
-        key, data = _read(path)
-        if key is None or not data:
-            return None
-        if key in _PARSED:
-            _PARSED.move_to_end(key)
-        else:
-            _PARSED[key] = _parse(data)
-            if len(_PARSED) > MAX_PARSED_MODULES:
-                _PARSED.popitem(last=False)
-        return _PARSED[key]
+        return _kept(_PARSED, path, _parse)
 
     @staticmethod
     def followed(path: StrPath) -> Optional[FollowedModule]:
@@ -171,16 +162,24 @@ class ProjectModules:
         if ProjectModules.satisfies(path, may_have_findings):
             tree = ProjectModules.parse(path)
             return FollowedModule.whole(tree) if tree is not None else None
-        key, data = _read(path)
-        if key is None or not data:
-            return None
-        if key in _SPLIT:
-            _SPLIT.move_to_end(key)
-        else:
-            _SPLIT[key] = _split(data)
-            if len(_SPLIT) > MAX_PARSED_MODULES:
-                _SPLIT.popitem(last=False)
-        return _SPLIT[key]
+        return _kept(_SPLIT, path, _split)
+
+
+def _kept(
+    kept: "OrderedDict[_Key, Optional[_T]]", path: StrPath, make: Callable[[bytes], Optional[_T]]
+) -> Optional[_T]:
+    """``make`` of the module's bytes, made once per version of the file and kept among the
+    ``MAX_PARSED_MODULES`` most recently used; None when the module cannot be read."""
+    key, data = _read(path)
+    if key is None or not data:
+        return None
+    if key in kept:
+        kept.move_to_end(key)
+    else:
+        kept[key] = make(data)
+        if len(kept) > MAX_PARSED_MODULES:
+            kept.popitem(last=False)
+    return kept[key]
 
 
 def tree_parsed_from(path: StrPath, source: str) -> Optional["cst.Module"]:

@@ -1363,7 +1363,7 @@ class Interpreter:
         if module.tree is not None:
             self.run_definitions(module.tree.body, env, path)
             return env
-        split = module  # the names below are looked up later, when this variable has moved on
+        split = module  # a name of its own: the closure below would not see `module` narrowed to non-None
 
         def run_group(group: int) -> None:
             self.run_definitions(split.group(group), env, path)
