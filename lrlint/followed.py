@@ -57,8 +57,14 @@ class FollowedModule:
                 starred.append(len(statements))
             statements.append((first, "".join(lines[first - 1 : last])))
             bound.append(names)
-        groups, group_of = _group(bound, starred)
-        return FollowedModule(None, statements, groups, group_of, list(_groups_of(groups, starred)))
+        groups, group_of_statement = _group(bound, starred)
+        first_binder: Dict[str, int] = {}
+        for index, names in enumerate(bound):
+            for name in names:
+                first_binder.setdefault(name, index)
+        group_of = {name: group_of_statement[index] for name, index in first_binder.items()}
+        starred_groups = sorted({group_of_statement[index] for index in starred})
+        return FollowedModule(None, statements, groups, group_of, starred_groups)
 
     def group_of(self, name: str) -> Optional[int]:
         """The group of statements that bind ``name`` at the top level, if any does."""
@@ -132,8 +138,9 @@ def _names_bound(node: ast.stmt) -> List[str]:
     return []
 
 
-def _group(bound: List[List[str]], starred: List[int]) -> Tuple[List[Tuple[int, ...]], Dict[str, int]]:
-    """Statements joined when they bind a name in common (transitively), each group in file order."""
+def _group(bound: List[List[str]], starred: List[int]) -> Tuple[List[Tuple[int, ...]], Dict[int, int]]:
+    """Statements joined when they bind a name in common (transitively), each group in file order,
+    and the group of every statement that binds a name or imports `*`."""
     parent = list(range(len(bound)))
 
     def root(index: int) -> int:
@@ -142,25 +149,13 @@ def _group(bound: List[List[str]], starred: List[int]) -> Tuple[List[Tuple[int, 
             index = parent[index]
         return index
 
-    first_binder: Dict[str, int] = {}
+    binder: Dict[str, int] = {}
     for index, names in enumerate(bound):
         for name in names:
-            if name in first_binder:
-                parent[root(index)] = root(first_binder[name])
-            else:
-                first_binder[name] = index
+            parent[root(index)] = root(binder.setdefault(name, index))
     members: Dict[int, List[int]] = {}
     for index, names in enumerate(bound):
         if names or index in starred:
             members.setdefault(root(index), []).append(index)
-    groups = [tuple(indices) for _, indices in sorted(members.items(), key=lambda item: item[1][0])]
-    group_by_statement = {statement: number for number, indices in enumerate(groups) for statement in indices}
-    group_of = {name: group_by_statement[index] for name, index in first_binder.items()}
-    return groups, group_of
-
-
-def _groups_of(groups: List[Tuple[int, ...]], statements: List[int]) -> Iterator[int]:
-    wanted = set(statements)
-    for number, indices in enumerate(groups):
-        if wanted.intersection(indices):
-            yield number
+    groups = [tuple(indices) for indices in sorted(members.values())]  # by first statement
+    return groups, {statement: number for number, indices in enumerate(groups) for statement in indices}

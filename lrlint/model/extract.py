@@ -21,6 +21,7 @@ from typing import Callable, Dict, FrozenSet, Iterable, Iterator, List, Optional
 
 import libcst as cst
 
+from ..followed import FollowedModule
 from ..project import ProjectModules
 from . import (
     Binding,
@@ -1362,16 +1363,17 @@ class Interpreter:
         self.model.followed.append((str(path), module))
         if module.tree is not None:
             self.run_definitions(module.tree.body, env, path)
-            return env
-        split = module  # a name of its own: the closure below would not see `module` narrowed to non-None
+        else:
+            self.define_on_first_use(module, env, path)
+        return env
 
-        def run_group(group: int) -> None:
-            self.run_definitions(split.group(group), env, path)
-
-        names = env.values = DefinedOnFirstUse(module.group_of, run_group)
+    def define_on_first_use(self, module: FollowedModule, env: Env, path: Path) -> None:
+        """Give a split module's ``env`` its names lazily: a name's statements run when it is first looked up."""
+        names = env.values = DefinedOnFirstUse(
+            module.group_of, lambda group: self.run_definitions(module.group(group), env, path)
+        )
         for group in module.starred_groups:  # `from m import *` widens every lookup: run first
             names.run(group)
-        return env
 
     def run_definitions(self, statements: Sequence[cst.CSTNode], env: Env, path: Path) -> None:
         """Run another module's top-level definitions and imports into its ``env``."""

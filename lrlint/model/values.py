@@ -264,9 +264,9 @@ def union_in_order(first: Dict, second: Dict) -> List:  # type: ignore[type-arg]
 
 
 class DefinedOnFirstUse(dict):  # type: ignore[type-arg]
-    """A followed module's top-level names, each group of statements that binds a name run when
-    the name is first looked up (see lrlint.followed). Only looked up and assigned, never copied
-    or iterated: the module's other statements never run."""
+    """A split followed module's top-level names (see lrlint.followed): the statements that bind a
+    name run when the name is first looked up. Only looked up and assigned, never copied or
+    iterated, as a followed module's scope is (its other statements never run)."""
 
     def __init__(self, group_of: Callable[[str], Optional[int]], run_group: Callable[[int], None]) -> None:
         super().__init__()
