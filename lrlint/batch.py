@@ -8,6 +8,7 @@ back in the order the files were given, whatever finished first.
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import sys
@@ -31,6 +32,9 @@ MIN_FILES_FOR_POOL = 16
 PARENT_CHECK_SECONDS = 0.5
 # Seconds of CPU time one file may take (`--timeout`, `timeout` in the config; 0: no limit).
 DEFAULT_TIMEOUT = 30.0
+# Allocations between two collections of CPython's youngest generation while files are checked
+# (CPython's default: 700). See ``fewer_collections``.
+YOUNG_GENERATION_THRESHOLD = 100_000
 
 
 @dataclass(frozen=True)
@@ -182,7 +186,7 @@ def _check_all(jobs: List[Job], workers: int) -> Iterator[Checked]:
     done = 0
     try:
         pool = ProcessPoolExecutor(
-            max_workers=workers, mp_context=_context(), initializer=_end_with, initargs=(os.getpid(),)
+            max_workers=workers, mp_context=_context(), initializer=_start_worker, initargs=(os.getpid(),)
         )
         with pool:
             submitted: Dict[int, "Future[List[Checked]]"] = {}  # by the run's place in ``runs``
@@ -199,6 +203,30 @@ def _check_all(jobs: List[Job], workers: int) -> Iterator[Checked]:
     except (BrokenProcessPool, OSError, PermissionError):
         # No processes here (a sandbox without semaphores) or a worker was killed: finish alone.
         yield from map(check_one, jobs[done:])
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Run CPython's cyclic garbage collector less often in the block, as mypy does for its runs.
+
+    A check allocates millions of objects (libcst's nodes, the model) that live until the file is
+    done and hardly ever form cycles. At CPython's default thresholds the collector kept walking
+    them, and took about a seventh of a cold run over the benchmark's library corpus while
+    finding next to nothing to free. With a threshold of 100,000 the run is about that much
+    faster, and a worker's peak memory grows by about 5%. The previous thresholds come back
+    after the block: a program that calls lrlint keeps its own."""
+    previous = gc.get_threshold()
+    gc.set_threshold(YOUNG_GENERATION_THRESHOLD, *previous[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*previous)
+
+
+def _start_worker(parent: int) -> None:
+    """A pool worker: it checks files until it ends (a forked one inherits this already)."""
+    gc.set_threshold(YOUNG_GENERATION_THRESHOLD, *gc.get_threshold()[1:])
+    _end_with(parent)
 
 
 def _end_with(parent: int) -> None:

@@ -31,7 +31,7 @@ import click
 
 from . import __version__
 from .atomic import ChangedOnDisk, write_atomically
-from .batch import DEFAULT_TIMEOUT, Job, available_cores, check_files
+from .batch import DEFAULT_TIMEOUT, Job, available_cores, check_files, fewer_collections
 from .cache import CACHE_DIR_NAME, ResultCache, stamp_of
 from .catalogue import RULES, lookup
 from .config import OUTPUT_FORMATS, ConfigError, ConfigResolver, Settings, load_settings
@@ -169,7 +169,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
         return preview(arguments[1:])
     try:
-        status = cli.main(args=list(argv) if argv is not None else None, prog_name="lrlint", standalone_mode=False)
+        with fewer_collections():
+            status = cli.main(args=list(argv) if argv is not None else None, prog_name="lrlint", standalone_mode=False)
     except click.ClickException as error:
         error.show()
         return error.exit_code

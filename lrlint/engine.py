@@ -20,6 +20,7 @@ from .catalogue import RULES
 from .diagnostics import Diagnostic, FileResult
 from .files import read_regular_file
 from .fixes import Fix, split_lines
+from .parsing import parse_module
 from .prefilter import Definitions, has_optimizer_activity, may_have_findings, names_concerning_schedulers
 from .project import ImportedNames, ProjectModules, names_used_outside_imports, tree_parsed_from
 from .suppress import file_exemptions, filter_suppressed, is_exempt
@@ -188,7 +189,7 @@ def _parse(source: str, path: str) -> "cst.Module | Diagnostic":
     if refusal is not None:
         return refusal
     try:
-        return cst.parse_module(source)
+        return parse_module(source)
     except cst.ParserSyntaxError as error:
         if python_error is not None:  # CPython's message and position read better than libcst's
             return _syntax_error(path, python_error)
@@ -259,7 +260,7 @@ def parse_module_safely(data: bytes) -> "Optional[cst.Module]":
     if refusal is not None:
         return None
     try:
-        return cst.parse_module(data)
+        return parse_module(data)
     except (cst.ParserSyntaxError, RecursionError, UnicodeDecodeError, ValueError):
         return None
 

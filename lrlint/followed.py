@@ -18,6 +18,8 @@ import ast
 import io
 from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Sequence, Tuple
 
+from .parsing import parse_module
+
 if TYPE_CHECKING:
     import libcst as cst
 
@@ -101,7 +103,7 @@ class FollowedModule:
             import libcst as cst
 
             try:
-                self._parsed[statement] = cst.parse_module(self._statements[statement][1])
+                self._parsed[statement] = parse_module(self._statements[statement][1])
             except (cst.ParserSyntaxError, RecursionError, ValueError):
                 self._parsed[statement] = None
         return self._parsed[statement]

@@ -1,0 +1,57 @@
+"""Checking many files: the garbage collector's thresholds while lrlint checks them."""
+
+from __future__ import annotations
+
+import gc
+from pathlib import Path
+
+import pytest
+
+from lrlint import batch
+from lrlint.batch import YOUNG_GENERATION_THRESHOLD, fewer_collections
+from lrlint.cli import main
+
+
+def test_fewer_collections_raises_the_young_threshold_and_restores_all() -> None:
+    before = gc.get_threshold()
+    with fewer_collections():
+        inside = gc.get_threshold()
+    assert inside[0] == YOUNG_GENERATION_THRESHOLD
+    assert inside[1:] == before[1:]
+    assert gc.get_threshold() == before
+
+
+def test_fewer_collections_restores_after_an_error() -> None:
+    before = gc.get_threshold()
+    with pytest.raises(RuntimeError):
+        with fewer_collections():
+            raise RuntimeError("a file's check failed")
+    assert gc.get_threshold() == before
+
+
+def test_the_command_line_checks_with_fewer_collections_and_gives_them_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "train.py").write_text("import torch\n")
+    seen = []
+    check_files = batch.check_files
+
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(gc.get_threshold()[0])
+        return check_files(*args, **kwargs)
+
+    monkeypatch.setattr("lrlint.cli.check_files", spy)
+    before = gc.get_threshold()
+    assert main(["--isolated", "--no-cache", "-q", str(tmp_path)]) == 0
+    assert seen == [YOUNG_GENERATION_THRESHOLD]
+    assert gc.get_threshold() == before
+
+
+def test_a_pool_worker_starts_with_fewer_collections(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(batch, "_end_with", lambda parent: None)  # no watcher thread in the test process
+    before = gc.get_threshold()
+    try:
+        batch._start_worker(1)
+        assert gc.get_threshold() == (YOUNG_GENERATION_THRESHOLD, *before[1:])
+    finally:
+        gc.set_threshold(*before)
