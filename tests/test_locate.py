@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List
+from typing import List, Tuple
 
 import libcst as cst
 import pytest
@@ -18,6 +18,8 @@ TRICKY = [
     "\ufeff# header comment\r\n\r\nimport torch\r\nif True:\r\n    y = (1,\r\n         2)\r\n",
     "def f():\n\tif x:\n\t\treturn [a\n\t\t\tfor a in b]  # tab indents\n",
     "",
+    "import torch\rif x:\r    y = 1\r",  # old Mac line endings
+    'a = 1 + \\\n    2\nb = """one\r\ntwo"""\n\x0cc = f(x,\n  y)  # a continuation, a form feed\n',
 ]
 
 
@@ -58,20 +60,29 @@ def test_positions_match_the_metadata_wrapper_on_odd_layouts(source: str) -> Non
     _same_as_documented_api(cst.parse_module(source))
 
 
-def test_if_the_private_method_changes_the_documented_api_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
-    # A libcst release whose PositionProvider._gen takes other arguments: lrlint's own call fails,
-    # and MetadataWrapper.resolve (which that release would call as it needs) is used instead.
-    original = PositionProvider._gen
+def _located_call() -> Tuple[cst.Module, cst.CSTNode]:
+    module = cst.parse_module("import torch\nscheduler.step()\n")
+    return module, module.body[1].body[0].value  # type: ignore[attr-defined]
+
+
+def test_if_libcst_moves_the_state_lrlint_builds_on_the_documented_api_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    class BuiltOnObject:  # as the import fallback leaves it: takes none of the state's fields
+        pass
+
+    monkeypatch.setattr(locate, "_PositionsState", BuiltOnObject)
+    module, call = _located_call()
+    assert locate.locate(module, [call]) == {id(call): (2, 1, 2, 17)}
+
+
+def test_if_libcst_calls_a_hook_differently_the_documented_api_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A release whose nodes pass record_syntactic_position an argument lrlint's state does not take.
     calls: List[object] = []
 
-    def changed(self: PositionProvider, wrapper: MetadataWrapper, *args: object) -> object:
-        calls.append(wrapper)
-        if len(calls) == 1:
-            raise TypeError("_gen() missing 1 required positional argument")
-        return original(self, wrapper)
+    def changed(self: object, node: cst.CSTNode, **positions: object) -> None:
+        calls.append(node)
+        raise TypeError("record_syntactic_position() got an unexpected keyword argument")
 
-    monkeypatch.setattr(PositionProvider, "_gen", changed)
-    module = cst.parse_module("import torch\nscheduler.step()\n")
-    call = module.body[1].body[0].value  # type: ignore[attr-defined]
+    monkeypatch.setattr(locate._PositionsState, "record_syntactic_position", changed)
+    module, call = _located_call()
     assert locate.locate(module, [call]) == {id(call): (2, 1, 2, 17)}
-    assert len(calls) == 2
+    assert calls
