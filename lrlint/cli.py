@@ -7,7 +7,6 @@ Findings go to stdout (or ``-o FILE``); everything else (summary, warnings, erro
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from contextlib import nullcontext
@@ -289,7 +288,7 @@ class PerFileSettings:
         return self._folder_of(path)[2]
 
     def _folder_of(self, path: str) -> Tuple[Settings, frozenset, float]:
-        folder = os.path.dirname(os.path.abspath(path))  # normalized, as the resolver's folders are
+        folder = os.path.dirname(path)  # discovery's paths are absolute and normalized, as the resolver's folders
         known = self._by_folder.get(folder)
         if known is None:  # a broken config is not kept: the resolver raises its error again, cheaply
             settings = self.resolver.for_folder(folder)
@@ -415,6 +414,8 @@ def statistics(diagnostics: Sequence[Diagnostic], output_format: str = "concise"
         counts[diagnostic.code] = counts.get(diagnostic.code, 0) + 1
     rows = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     objects = [{"code": code, "name": RULES[code].name, "count": count} for code, count in rows]
+    import json  # here: a run that prints findings needs no JSON
+
     if output_format in ("json", "sarif", "junit"):  # a machine format gets a JSON document, not a table
         return json.dumps(objects, indent=2) + "\n"
     if output_format == "json-lines":
@@ -424,6 +425,8 @@ def statistics(diagnostics: Sequence[Diagnostic], output_format: str = "concise"
 
 
 def explain(code: str, output_format: Optional[str], output_file: Optional[str]) -> int:
+    import json
+
     rule = lookup(code)
     if rule is None:
         raise click.BadParameter(f"unknown rule code or name '{code}'", param_hint="'--explain'")

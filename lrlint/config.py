@@ -16,11 +16,6 @@ from typing import Any, Callable, Dict, FrozenSet, List, Mapping, NoReturn, Opti
 from .globs import PathGlob
 from .selection import Layer, UnknownSelector, codes_of, validate
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python < 3.11 only
-    import tomli as tomllib
-
 OUTPUT_FORMATS: Tuple[str, ...] = ("concise", "full", "json", "json-lines", "github", "sarif", "junit")
 CADENCES: Tuple[str, ...] = ("per-batch", "per-epoch", "needs-metric")
 # Files whose top level is the table; looked for before pyproject.toml in each folder, as ruff
@@ -231,6 +226,10 @@ def _read_toml(path: Path) -> Dict[str, Any]:
         raise ConfigError(f"{path}: cannot read config file: {error.strerror or error}") from None
     except UnicodeDecodeError as error:
         raise ConfigError(f"{path}: invalid TOML: not UTF-8 ({error.reason})") from None
+    if sys.version_info >= (3, 11):  # imported here: a run without a config file never needs it
+        import tomllib
+    else:  # pragma: no cover - exercised on Python < 3.11 only
+        import tomli as tomllib
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
