@@ -45,6 +45,7 @@ from .syntax import (
     argparse_defaults,
     argument,
     child_nodes,
+    code_for_node,
     counts_steps,
     expressions_below,
     identifiers,
@@ -164,10 +165,7 @@ class Interpreter:
     # -- helpers ---------------------------------------------------------------------------
 
     def code(self, node: cst.CSTNode) -> str:
-        key = id(node)
-        if key not in self._codes:
-            self._codes[key] = self.module.code_for_node(node)
-        return self._codes[key]
+        return code_for_node(self.module, node, self._codes)
 
     def next_seq(self) -> int:
         self.seq += 1

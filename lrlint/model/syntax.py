@@ -74,6 +74,34 @@ def last_name(node: Optional[cst.CSTNode]) -> Optional[str]:
     return None
 
 
+def code_for_node(module: cst.Module, node: cst.CSTNode, known: Dict[int, str]) -> str:
+    """``module.code_for_node(node)``, kept in ``known`` (by id). A name or an attribute written
+    plainly (no parentheses, no whitespace around the dot: `self.opt`, `model(x).loss`) is read off
+    its parts, the value's code memoised too: libcst's code generation was most of the cost of
+    reading such code, and a chain of attributes regenerated every prefix."""
+    text = known.get(id(node))
+    if text is None:
+        if isinstance(node, cst.Name) and not (node.lpar or node.rpar):
+            text = node.value
+        elif isinstance(node, cst.Attribute) and _written_plainly(node):
+            text = f"{code_for_node(module, node.value, known)}.{node.attr.value}"
+        else:
+            text = module.code_for_node(node)
+        known[id(node)] = text
+    return text
+
+
+def _written_plainly(node: cst.Attribute) -> bool:
+    """No parentheses around the attribute or its name, and no whitespace (nor a comment or a line
+    break) on either side of its dot."""
+    if node.lpar or node.rpar or node.attr.lpar or node.attr.rpar:
+        return False
+    return all(
+        isinstance(space, cst.SimpleWhitespace) and not space.value
+        for space in (node.dot.whitespace_before, node.dot.whitespace_after)
+    )
+
+
 # Identifiers that count optimizer steps. Bare "steps"/"lr_steps"/"decay_steps" are left out on
 # purpose: in LR-decay code they usually hold epoch milestones (torchvision's `--lr-steps 16 22`).
 _STEP_COUNT = re.compile(
