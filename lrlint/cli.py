@@ -288,7 +288,7 @@ class PerFileSettings:
         return self._folder_of(path)[2]
 
     def _folder_of(self, path: str) -> Tuple[Settings, frozenset, float]:
-        folder = os.path.dirname(path)  # discovery's paths are absolute and normalized, as the resolver's folders
+        folder = os.path.dirname(path)  # discovery's paths are absolute and normalized, as the resolver wants
         known = self._by_folder.get(folder)
         if known is None:  # a broken config is not kept: the resolver raises its error again, cheaply
             settings = self.resolver.for_folder(folder)
@@ -414,7 +414,7 @@ def statistics(diagnostics: Sequence[Diagnostic], output_format: str = "concise"
         counts[diagnostic.code] = counts.get(diagnostic.code, 0) + 1
     rows = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     objects = [{"code": code, "name": RULES[code].name, "count": count} for code, count in rows]
-    import json  # here: a run that prints findings needs no JSON
+    import json  # here: most runs never print statistics, and a warm run then loads no JSON
 
     if output_format in ("json", "sarif", "junit"):  # a machine format gets a JSON document, not a table
         return json.dumps(objects, indent=2) + "\n"
