@@ -215,17 +215,23 @@ def fewer_collections() -> Iterator[None]:
     finding next to nothing to free. With a threshold of 100,000 the run is about that much
     faster, and a worker's peak memory grows by about 5%. The previous thresholds come back
     after the block: a program that calls lrlint keeps its own."""
-    previous = gc.get_threshold()
-    gc.set_threshold(YOUNG_GENERATION_THRESHOLD, *previous[1:])
+    previous = _collect_young_less_often()
     try:
         yield
     finally:
         gc.set_threshold(*previous)
 
 
+def _collect_young_less_often() -> Tuple[int, ...]:
+    """Raise the young generation's threshold, keeping the others; the thresholds before."""
+    previous = gc.get_threshold()
+    gc.set_threshold(YOUNG_GENERATION_THRESHOLD, *previous[1:])
+    return previous
+
+
 def _start_worker(parent: int) -> None:
-    """A pool worker: it checks files until it ends (a forked one inherits this already)."""
-    gc.set_threshold(YOUNG_GENERATION_THRESHOLD, *gc.get_threshold()[1:])
+    """A pool worker: it checks files until it ends (a forked one inherits the threshold already)."""
+    _collect_young_less_often()
     _end_with(parent)
 
 

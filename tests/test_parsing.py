@@ -11,7 +11,6 @@ from typing import Dict, List
 import libcst as cst
 import pytest
 
-from lrlint import parsing
 from lrlint.model.syntax import code_for_node, walk
 from lrlint.parsing import parse_module
 
@@ -59,24 +58,27 @@ def test_nodes_built_by_hand_are_still_validated() -> None:
         cst.Name("")  # an empty name is invalid
 
 
-def test_other_threads_still_validate_while_one_parses() -> None:
-    parse_module("x = 1\n")  # installs the switch
-    parsing._parsing.active = True  # as inside parse_module, in this thread only
-    errors: List[BaseException] = []
+def test_other_threads_still_validate_while_one_parses(monkeypatch: pytest.MonkeyPatch) -> None:
+    outcome: List[str] = []
+    parse = cst.parse_module
 
-    def build() -> None:
-        try:
-            cst.Name("")
-        except cst.CSTValidationError as error:
-            errors.append(error)
+    def parse_while_another_thread_builds(source: str) -> cst.Module:
+        def build() -> None:
+            try:
+                cst.Name("")  # an empty name is invalid
+            except cst.CSTValidationError:
+                outcome.append("validated")
+            else:
+                outcome.append("not validated")
 
-    try:
         worker = threading.Thread(target=build)
         worker.start()
         worker.join()
-    finally:
-        parsing._parsing.active = False
-    assert len(errors) == 1
+        return parse(source)
+
+    monkeypatch.setattr(cst, "parse_module", parse_while_another_thread_builds)
+    parse_module("x = 1\n")
+    assert outcome == ["validated"]
 
 
 def test_validation_resumes_after_a_failed_parse() -> None:
