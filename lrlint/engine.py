@@ -140,7 +140,7 @@ def _analyse(
 
     module = tree_parsed_from(modules.file, source) if modules is not None else None
     if module is None:
-        module = _parse(source, path)
+        module = _parse(source, path, _slicer(source, schedulers, modules))
     if isinstance(module, Diagnostic):
         return [module]
     try:
@@ -181,13 +181,22 @@ _NESTING_LIMIT = re.compile(r"too many (nested parentheses|levels of indentation
 _BOOLEAN_WORD = re.compile(r"\b(?:and|or)\b")
 
 
-def _parse(source: str, path: str) -> "cst.Module | Diagnostic":
-    """The libcst tree, or the LR000 that says why the file was not handed to libcst or failed there."""
+def _parse(
+    source: str, path: str, slicer: "Optional[Callable[[ast.Module], Optional[str]]]" = None
+) -> "cst.Module | Diagnostic":
+    """The libcst tree, or the LR000 that says why the file was not handed to libcst or failed
+    there. With a ``slicer``, the tree of only the part of the source it keeps (see lrlint.slicing)."""
     import libcst as cst
 
-    refusal, python_error = _python_verdict(source, path)
+    refusal, python_error, tree = _python_verdict(source, path, want_tree=slicer is not None)
     if refusal is not None:
         return refusal
+    needed = slicer(tree) if slicer is not None and tree is not None else None
+    if needed is not None:
+        try:
+            return parse_module(needed)
+        except (cst.ParserSyntaxError, RecursionError):
+            pass  # judged on the whole file below, which is what its findings must say
     try:
         return parse_module(source)
     except cst.ParserSyntaxError as error:
@@ -199,25 +208,30 @@ def _parse(source: str, path: str) -> "cst.Module | Diagnostic":
         return _unanalyzable(path, "too deeply nested to parse", 1, 1)
 
 
-def _python_verdict(source: str, path: str) -> Tuple[Optional[Diagnostic], Optional[SyntaxError]]:
-    """An LR000 when the file must not reach libcst, and CPython's syntax error if it has one (its
-    tree is dropped on return: a big file's libcst tree needs the memory)."""
-    if len(_BOOLEAN_WORD.findall(source)) <= MAX_BOOLEAN_CHAIN and _compiles(source, path):
-        return None, None  # the common case, decided without building Python's tree
+def _python_verdict(
+    source: str, path: str, want_tree: bool = False
+) -> Tuple[Optional[Diagnostic], Optional[SyntaxError], Optional[ast.Module]]:
+    """An LR000 when the file must not reach libcst, CPython's syntax error if it has one, and
+    CPython's tree when ``want_tree`` (else it is dropped: a big file's libcst tree needs the memory)."""
+    if not want_tree and len(_BOOLEAN_WORD.findall(source)) <= MAX_BOOLEAN_CHAIN and _compiles(source, path):
+        return None, None, None  # the common case, decided without building Python's tree
     try:
-        tree = ast.parse(source, filename=path)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # SyntaxWarnings about the file's code are not lrlint's to print
+            tree = ast.parse(source, filename=path)
     except SyntaxError as error:
         if _NESTING_LIMIT.search(error.msg or "") or _has_long_logical_line(source):
-            return _syntax_error(path, error), error
-        return None, error  # maybe syntax newer than this Python, which libcst knows
+            return _syntax_error(path, error), error, None
+        return None, error, None  # maybe syntax newer than this Python, which libcst knows
     except (RecursionError, MemoryError):  # CPython's parser stack overflowed
-        return _unanalyzable(path, "too deeply nested to parse (Python's own parser gives up on it)", 1, 1), None
+        reason = "too deeply nested to parse (Python's own parser gives up on it)"
+        return _unanalyzable(path, reason, 1, 1), None, None
     except ValueError as error:  # a NUL character in text given to lint_source
-        return _unanalyzable(path, str(error), 1, 1), None
+        return _unanalyzable(path, str(error), 1, 1), None, None
     if _longest_boolean_chain(source, tree) > MAX_BOOLEAN_CHAIN:
         reason = f"too deeply nested to parse (more than {MAX_BOOLEAN_CHAIN} operands of `and`/`or` in a row)"
-        return _unanalyzable(path, reason, 1, 1), None
-    return None, None
+        return _unanalyzable(path, reason, 1, 1), None, None
+    return None, None, tree if want_tree else None
 
 
 def python_tree_or_refusal(source: str) -> Tuple[Optional[ast.Module], bool]:
@@ -254,7 +268,7 @@ def parse_module_safely(data: bytes) -> "Optional[cst.Module]":
     import libcst as cst
 
     try:
-        refusal, _ = _python_verdict(decode_source(data), "<module>")
+        refusal, _, _ = _python_verdict(decode_source(data), "<module>")
     except UnreadableSource:
         return None
     if refusal is not None:
@@ -349,11 +363,55 @@ def _display(path: str) -> str:
     return path if relative.startswith("..") else relative
 
 
+def _slicer(
+    source: str, schedulers: Optional[Mapping[str, Tuple[str, ...]]], modules: Optional["ProjectModules"]
+) -> "Callable[[ast.Module], Optional[str]]":
+    """What ``_parse`` hands libcst of a candidate: the statements the analysis may need."""
+    from .slicing import needed_source
+
+    declared = _declared(schedulers)
+
+    def imported() -> Dict[str, ImportedNames]:
+        return modules.imported_names(source) if modules is not None and "import" in source else {}
+
+    def scheduler_imports() -> FrozenSet[str]:
+        """What names the project code the file takes that builds, steps or hands out schedulers:
+        each name taken, and a module taken whole by its own name (`from .. import modelcard`)."""
+        words = set()
+        for path, names in imported().items():
+            if names is None:
+                if _hands_out_scheduler_code(path, None, declared):
+                    words.add(_module_name(path))
+            else:
+                words.update(name for name in names if _hands_out_scheduler_code(path, frozenset([name]), declared))
+        return frozenset(words)
+
+    def imports_training_code() -> bool:
+        return any(_trains(path) for path in imported())
+
+    return lambda tree: needed_source(source, tree, declared, scheduler_imports, imports_training_code)
+
+
+def _module_name(path: str) -> str:
+    """The name a module file is imported by: `utils` for …/utils.py and …/utils/__init__.py."""
+    folder, name = os.path.split(path)
+    return os.path.basename(folder) if name == "__init__.py" else name[: -len(".py")]
+
+
+def _declared(schedulers: Optional[Mapping[str, Tuple[str, ...]]]) -> FrozenSet[str]:
+    """The last component of each declared scheduler's name: what code that uses it mentions."""
+    return frozenset(name.rsplit(".", 1)[-1] for names in (schedulers or {}).values() for name in names)
+
+
+def _trains(path: str) -> bool:
+    return ProjectModules.satisfies(path, has_optimizer_activity) and ProjectModules.worth_following(path)
+
+
 def _may_have_findings(
     source: str, schedulers: Optional[Mapping[str, Tuple[str, ...]]], modules: Optional["ProjectModules"]
 ) -> bool:
     """The pre-filter, with what this file imports from the project (read only when needed)."""
-    declared = frozenset(name.rsplit(".", 1)[-1] for names in (schedulers or {}).values() for name in names)
+    declared = _declared(schedulers)
     imported: List[Dict[str, ImportedNames]] = []  # resolved on first use, at most once
 
     def followed() -> Dict[str, ImportedNames]:
@@ -377,10 +435,7 @@ def _may_have_findings(
         source,
         declared,
         imports_scheduler_code=imports_scheduler_code,
-        imports_training_code=lambda: any(
-            ProjectModules.satisfies(path, has_optimizer_activity) and ProjectModules.worth_following(path)
-            for path in followed()
-        ),
+        imports_training_code=lambda: any(_trains(path) for path in followed()),
     )
 
 

@@ -132,7 +132,7 @@ def _names_declared(code: str, declared_names: Collection[str]) -> bool:
     return any(name in code and re.search(rf"\b{re.escape(name)}\b", code) for name in declared_names)
 
 
-class _Traits(NamedTuple):
+class Traits(NamedTuple):
     """What ``concerns_schedulers`` asks of code, each of which holds for several pieces of code
     together when it holds for one of them: so a module's definitions are judged once each, and
     a name's definitions with every definition they use by combining their traits."""
@@ -145,8 +145,8 @@ class _Traits(NamedTuple):
     optimizer: bool = False
 
     @staticmethod
-    def of(code: str, declared_names: Collection[str]) -> "_Traits":
-        return _Traits(
+    def of(code: str, declared_names: Collection[str]) -> "Traits":
+        return Traits(
             declared=bool(_names_declared(code, declared_names)),
             mentions=any(word in code for word in _SUBSTRINGS),
             builds=bool(BUILDS_SCHEDULER.search(code)),
@@ -155,8 +155,8 @@ class _Traits(NamedTuple):
             optimizer=_optimizer_activity(code),
         )
 
-    def __or__(self, other: "_Traits") -> "_Traits":  # type: ignore[override]
-        return _Traits(*(mine or theirs for mine, theirs in zip(self, other)))
+    def __or__(self, other: "Traits") -> "Traits":  # type: ignore[override]
+        return Traits(*(mine or theirs for mine, theirs in zip(self, other)))
 
     def concern_schedulers(self) -> bool:
         """``concerns_schedulers`` of the code these traits were taken from (no imported code)."""
@@ -242,12 +242,12 @@ def names_concerning_schedulers(source: str, declared_names: Collection[str] = (
         for name in names:
             units.setdefault(name, []).append(len(statements))
         statements.append(statement)
-    traits: List[_Traits] = []
+    traits: List[Traits] = []
     uses: List[Set[str]] = []  # the module's names each statement mentions
     for statement in statements:
         first = min([statement.lineno] + [d.lineno for d in getattr(statement, "decorator_list", ())])
         code = code_of("".join(lines[first - 1 : statement.end_lineno]))
-        traits.append(_Traits.of(code, declared_names))
+        traits.append(Traits.of(code, declared_names))
         uses.append(set(re.findall(r"\w+", code)).intersection(units))
     concerning = frozenset(name for name in units if _closure_traits(name, units, traits, uses).concern_schedulers())
     return Definitions(frozenset(units), concerning)
@@ -276,9 +276,9 @@ def _bound_names(statement: ast.stmt) -> Optional[List[str]]:
     return [node.id for node in targets if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)]
 
 
-def _closure_traits(name: str, units: Dict[str, List[int]], traits: List[_Traits], uses: List[Set[str]]) -> _Traits:
+def _closure_traits(name: str, units: Dict[str, List[int]], traits: List[Traits], uses: List[Set[str]]) -> Traits:
     """The traits of ``name``'s definitions and, transitively, of every module name they mention."""
-    pending, seen, combined = [name], {name}, _Traits()
+    pending, seen, combined = [name], {name}, Traits()
     while pending:
         for index in units.get(pending.pop(), ()):
             combined |= traits[index]

@@ -15,8 +15,8 @@ from lrlint.catalogue import RULES
 from lrlint.engine import lint_source
 from lrlint.model.known import looks_like_optimizer
 from lrlint.prefilter import (
+    Traits,
     _names_optim,
-    _Traits,
     code_of,
     concerns_schedulers,
     may_have_findings,
@@ -292,7 +292,7 @@ def test_traits_decide_as_concerns_schedulers_does(declared: tuple) -> None:
     sources = [path.read_text(encoding="utf-8", errors="replace") for path in files] + list(TERM_SNIPPETS)
     for source in sources:
         code = code_of(source)
-        assert _Traits.of(code, declared).concern_schedulers() == concerns_schedulers(code, declared), source[:80]
+        assert Traits.of(code, declared).concern_schedulers() == concerns_schedulers(code, declared), source[:80]
 
 
 def test_a_module_that_cannot_be_judged_by_name_counts_whole() -> None:
