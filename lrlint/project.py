@@ -110,8 +110,17 @@ class ProjectModules:
                 if resolved is not None:
                     take(resolved[0], None)
                 continue
+            # `from m import a, b`: where `m` may start is looked up once, not once per name
+            # (`from . import a` names no module to start from: each name is one)
+            located = _search(self._folder, self._roots, module + ".x") if module.strip(".") else None
+            if located is None and module.strip("."):
+                continue  # no project file can be `m`, nor `m.a`
             for name in names:
-                resolved = resolve(module + joiner + name + ".x")
+                if located is not None:
+                    search, parts = located
+                    resolved = _find_module(search, parts[:-1] + (name, "x"))
+                else:
+                    resolved = resolve(module + joiner + name + ".x")
                 if resolved is not None:
                     path, attributes = resolved
                     # a submodule (`from pkg import utils`), or a path this reading cannot place
@@ -203,6 +212,7 @@ def _same_text(data: bytes, source: str) -> bool:
 
 _Key = Tuple[str, int, int]  # path, mtime, size: an edited file is read anew
 _RECORDERS: List[Set[_Key]] = []
+_LOOKED_AT: List[Dict[str, _Key]] = []  # for each recorder: the key of each module it read
 _DIGESTS: Dict[_Key, bytes] = {}
 _STAMPS: Dict[_Key, Tuple[int, int, int, int]] = {}
 
@@ -213,10 +223,12 @@ def recording_reads() -> Iterator[Set[_Key]]:
     file's result depends on besides its own bytes (see lrlint.cache)."""
     reads: Set[_Key] = set()
     _RECORDERS.append(reads)
+    _LOOKED_AT.append({})
     try:
         yield reads
     finally:
         _RECORDERS.remove(reads)
+        _LOOKED_AT.pop()
 
 
 def read_stamp_and_digest(key: _Key) -> Tuple[Optional[Tuple[int, int, int, int]], bytes]:
@@ -225,14 +237,22 @@ def read_stamp_and_digest(key: _Key) -> Tuple[Optional[Tuple[int, int, int, int]
 
 
 def _read(path: StrPath) -> Tuple[Optional[_Key], bytes]:
-    """A module's bytes, read once per process and version of the file."""
+    """A module's bytes, read once per process and version of the file. While a file's reads
+    are recorded, each module is looked at once: the check of one file sees one version of it
+    (the pre-filter and the analysis ask about the same few modules dozens of times)."""
+    name = os.fspath(path)
+    known = _LOOKED_AT[-1].get(name) if _LOOKED_AT else None
+    if known is not None:
+        return known, _SOURCE[known]
     try:
         stat = os.stat(path)
     except OSError:
         return None, b""
-    key = (os.fspath(path), stat.st_mtime_ns, stat.st_size)
+    key = (name, stat.st_mtime_ns, stat.st_size)
     for reads in _RECORDERS:
         reads.add(key)
+    if _LOOKED_AT:
+        _LOOKED_AT[-1][name] = key
     if key not in _SOURCE:
         try:
             # a giant's bytes are not kept, but hashed: a change to it must still be noticed
@@ -311,6 +331,12 @@ def _import_statements(source: str) -> Iterator["re.Match[str]"]:
 
 
 def _resolve(folder: str, roots: Tuple[str, ...], qualname: str) -> Optional[Tuple[str, Tuple[str, ...]]]:
+    located = _search(folder, roots, qualname)
+    return _find_module(*located) if located is not None else None
+
+
+def _search(folder: str, roots: Tuple[str, ...], qualname: str) -> Optional[Tuple[Tuple[str, ...], Tuple[str, ...]]]:
+    """The folders where ``qualname`` may start, and its parts; None where it cannot be the project's."""
     # Not cached itself: a library's files sit in thousands of folders, so (folder, qualname) is
     # new nearly every time; what it reduces to (the package a relative import climbs to, the
     # roots that have the first name) is shared by every importer and cached.
@@ -327,7 +353,7 @@ def _resolve(folder: str, roots: Tuple[str, ...], qualname: str) -> Optional[Tup
         search = (folder,) + tuple(root for root in roots if root != folder)
     # most imports name an installed package: one cached look per root settles them
     search = tuple(root for root in search if _has_entry(root, parts[0]))
-    return _find_module(search, parts) if search else None
+    return (search, parts) if search else None
 
 
 @lru_cache(maxsize=16384)

@@ -49,6 +49,7 @@ from .syntax import (
     counts_steps,
     expressions_below,
     identifiers,
+    is_expression,
     is_false,
     is_static,
     last_name,
@@ -89,6 +90,66 @@ from .values import (
 MAX_INLINE_DEPTH = 10
 # Expressions with nothing inside to evaluate.
 _INERT_EXPRESSIONS = frozenset({cst.SimpleString, cst.Integer, cst.Float, cst.Imaginary, cst.Ellipsis})
+# The node classes the interpreter tells apart, most specific first. libcst's classes are ABCs,
+# and each isinstance against one that fails is a Python-level call: the class a node's type
+# falls under is found once per type (``form_of``) and then compared by identity.
+_FORMS: Tuple[type, ...] = (
+    cst.SimpleStatementLine,
+    cst.FunctionDef,
+    cst.ClassDef,
+    cst.If,
+    cst.For,
+    cst.While,
+    cst.With,
+    cst.Try,
+    getattr(cst, "TryStar", cst.Try),
+    cst.Expr,
+    cst.Assign,
+    cst.AnnAssign,
+    cst.AugAssign,
+    cst.Return,
+    cst.Import,
+    cst.ImportFrom,
+    cst.Global,
+    cst.Raise,
+    cst.Assert,
+    cst.Subscript,
+    cst.Tuple,
+    cst.List,
+    cst.Set,
+    cst.Dict,
+    cst.ListComp,
+    cst.SetComp,
+    cst.GeneratorExp,
+    cst.DictComp,
+    cst.Lambda,
+    cst.IfExp,
+    cst.BooleanOperation,
+    cst.NamedExpr,
+    cst.Yield,
+    cst.Await,
+    cst.BinaryOperation,
+    cst.Comparison,
+    cst.UnaryOperation,
+    cst.Name,
+    cst.SimpleString,
+    cst.Integer,
+    cst.Float,
+    cst.Ellipsis,
+)
+_FORM_OF: Dict[type, Optional[type]] = {}
+_INERT_FORMS = frozenset({cst.Name, cst.SimpleString, cst.Integer, cst.Float, cst.Ellipsis})  # subclasses
+
+
+def form_of(kind: type) -> Optional[type]:
+    """The first of ``_FORMS`` that ``kind`` is a subclass of (None for any other node)."""
+    try:
+        return _FORM_OF[kind]
+    except KeyError:
+        form = _FORM_OF[kind] = next((form for form in _FORMS if issubclass(kind, form)), None)
+        return form
+
+
 # Inlining is context-sensitive, so a file whose functions all call each other could take
 # exponential time. Past these limits calls are left opaque, which only makes the rules quieter.
 MAX_CONTEXTS_PER_FUNCTION = 12
@@ -225,28 +286,37 @@ class Interpreter:
 
     def exec_statement(self, node: cst.CSTNode, env: Env) -> None:
         self.tick()
-        if isinstance(node, cst.SimpleStatementLine):
+        form = form_of(type(node))
+        if form is cst.SimpleStatementLine:
+            assert isinstance(node, cst.SimpleStatementLine)
             for small in node.body:
                 self.exec_small(small, env)
-        elif isinstance(node, cst.FunctionDef):
+        elif form is cst.FunctionDef:
+            assert isinstance(node, cst.FunctionDef)
             func = self.define_function(node, env)
             for decorator in node.decorators:  # `@trainer.on(Events.EPOCH_STARTED)`
                 self.register_ignite_handler(decorator.decorator, func, env)
-        elif isinstance(node, cst.ClassDef):
+        elif form is cst.ClassDef:
+            assert isinstance(node, cst.ClassDef)
             self.define_class(node, env)
-        elif isinstance(node, cst.If):
+        elif form is cst.If:
+            assert isinstance(node, cst.If)
             self.exec_if(node, env)
-        elif isinstance(node, cst.For):
+        elif form is cst.For:
+            assert isinstance(node, cst.For)
             self.exec_for(node, env)
-        elif isinstance(node, cst.While):
+        elif form is cst.While:
+            assert isinstance(node, cst.While)
             self.exec_while(node, env)
-        elif isinstance(node, cst.With):
+        elif form is cst.With:
+            assert isinstance(node, cst.With)
             for item in node.items:
                 value = self.eval(item.item, env)
                 if item.asname is not None:
                     self.assign(item.asname.name, value, item.item, env)
             self.exec_body(node, env)
-        elif isinstance(node, (cst.Try, getattr(cst, "TryStar", cst.Try))):
+        elif form is cst.Try or form is getattr(cst, "TryStar", cst.Try):
+            assert isinstance(node, (cst.Try, getattr(cst, "TryStar", cst.Try)))
             self.exec_body(node, env)
             for handler in node.handlers:
                 self.exec_body(handler, env)
@@ -260,36 +330,47 @@ class Interpreter:
                 self.exec_body(case, env)
 
     def exec_small(self, node: cst.CSTNode, env: Env) -> None:
-        if isinstance(node, cst.Expr):
+        form = form_of(type(node))
+        if form is cst.Expr:
+            assert isinstance(node, cst.Expr)
             self.eval(node.value, env)
-        elif isinstance(node, cst.Assign):
+        elif form is cst.Assign:
+            assert isinstance(node, cst.Assign)
             value = self.eval(node.value, env)
             for target in node.targets:
                 self.assign(target.target, value, node.value, env)
-        elif isinstance(node, cst.AnnAssign):
+        elif form is cst.AnnAssign:
+            assert isinstance(node, cst.AnnAssign)
             if node.value is not None:
                 self.assign(node.target, self.eval(node.value, env), node.value, env)
-        elif isinstance(node, cst.AugAssign):
+        elif form is cst.AugAssign:
+            assert isinstance(node, cst.AugAssign)
             self.eval(node.value, env)
             if isinstance(node.target, cst.Name):
                 self.model.bindings.setdefault(node.target.value, []).append(Binding(None, self.loop_stack()))
             if isinstance(node.target, cst.Subscript):
                 self.note_lr_write(node.target, self.eval(node.target.value, env))
-        elif isinstance(node, cst.Return):
+        elif form is cst.Return:
+            assert isinstance(node, cst.Return)
             value = self.eval(node.value, env) if node.value is not None else None
             self.frame.returns.append(value)
             if self.frame.name == "configure_optimizers" and node.value is not None:
                 self.note_lightning_configs(node, node.value, env)
-        elif isinstance(node, cst.Import):
+        elif form is cst.Import:
+            assert isinstance(node, cst.Import)
             self.exec_import(node, env)
-        elif isinstance(node, cst.ImportFrom):
+        elif form is cst.ImportFrom:
+            assert isinstance(node, cst.ImportFrom)
             self.exec_import_from(node, env)
-        elif isinstance(node, cst.Global):
+        elif form is cst.Global:
+            assert isinstance(node, cst.Global)
             env.globals.update(item.name.value for item in node.names)
-        elif isinstance(node, cst.Raise):
+        elif form is cst.Raise:
+            assert isinstance(node, cst.Raise)
             if node.exc is not None:
                 self.eval(node.exc, env)
-        elif isinstance(node, cst.Assert):
+        elif form is cst.Assert:
+            assert isinstance(node, cst.Assert)
             self.eval(node.test, env)
 
     def exec_import(self, node: cst.Import, env: Env) -> None:
@@ -847,56 +928,70 @@ class Interpreter:
             return self.eval_call(node, env)  # type: ignore[arg-type]
         if node is None or kind in _INERT_EXPRESSIONS:
             return None
-        if isinstance(node, cst.Subscript):
+        form = form_of(kind)
+        if form is cst.Subscript:
+            assert isinstance(node, cst.Subscript)
             return self.eval_subscript(node, env)
-        if isinstance(node, (cst.Tuple, cst.List, cst.Set)):
+        if form is cst.Tuple or form is cst.List or form is cst.Set:
+            assert isinstance(node, (cst.Tuple, cst.List, cst.Set))
             items = tuple(self.eval(element.value, env) for element in node.elements)
-            if isinstance(node, cst.Tuple):
+            if form is cst.Tuple:
                 return Tup(items)
             container = Container()
             for item in items:
                 container.add(item)
             return container
-        if isinstance(node, cst.Dict):
+        if form is cst.Dict:
+            assert isinstance(node, cst.Dict)
             return self.eval_dict(node, env)
-        if isinstance(node, (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)):
+        if form is cst.ListComp or form is cst.SetComp or form is cst.GeneratorExp or form is cst.DictComp:
+            assert isinstance(node, (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp))
             return self.eval_comprehension(node, env)
-        if isinstance(node, cst.Lambda):
+        if form is cst.Lambda:
+            assert isinstance(node, cst.Lambda)
             return Func(node, env)
-        if isinstance(node, cst.IfExp):
+        if form is cst.IfExp:
+            assert isinstance(node, cst.IfExp)
             self.eval(node.test, env)
             return merge_values(self.eval(node.body, env), self.eval(node.orelse, env), None, None)
-        if isinstance(node, cst.BooleanOperation):
+        if form is cst.BooleanOperation:
+            assert isinstance(node, cst.BooleanOperation)
             return merge_values(self.eval(node.left, env), self.eval(node.right, env), None, None)
-        if isinstance(node, cst.NamedExpr):
+        if form is cst.NamedExpr:
+            assert isinstance(node, cst.NamedExpr)
             value = self.eval(node.value, env)
             self.assign(node.target, value, node.value, env)
             return value
-        if isinstance(node, cst.Yield):
+        if form is cst.Yield:
+            assert isinstance(node, cst.Yield)
             value = self.eval(node.value, env) if isinstance(node.value, cst.BaseExpression) else None
             if isinstance(node.value, cst.From):
                 value = self.eval(node.value.item, env)
             self.escape(value, "yielded")
             return None
-        if isinstance(node, cst.Await):
+        if form is cst.Await:
+            assert isinstance(node, cst.Await)
             return self.eval(node.expression, env)
-        if isinstance(node, cst.BinaryOperation):
+        if form is cst.BinaryOperation:
+            assert isinstance(node, cst.BinaryOperation)
             self.eval_operands(node, env)
             return None
-        if isinstance(node, cst.Comparison):
+        if form is cst.Comparison:
+            assert isinstance(node, cst.Comparison)
             self.eval(node.left, env)
             for target in node.comparisons:
                 self.eval(target.comparator, env)
             return None
-        if isinstance(node, cst.UnaryOperation):
+        if form is cst.UnaryOperation:
+            assert isinstance(node, cst.UnaryOperation)
             self.eval(node.expression, env)
             return None
-        if isinstance(node, (cst.Name, cst.SimpleString, cst.Integer, cst.Float, cst.Ellipsis)):
+        if form in _INERT_FORMS:
             return None
         # Anything else (operators, comparisons, f-strings, ...): evaluate what it contains.
         for child in child_nodes(node):
-            if isinstance(child, cst.BaseExpression):
-                self.eval(child, env)
+            if is_expression(type(child)):
+                self.eval(child, env)  # type: ignore[arg-type]
             else:
                 for grandchild in expressions_below(child):
                     self.eval(grandchild, env)

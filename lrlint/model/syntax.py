@@ -27,10 +27,11 @@ def child_nodes(node: cst.CSTNode) -> List[cst.CSTNode]:
     found: List[cst.CSTNode] = []
     for name in _node_fields(type(node)):
         value = getattr(node, name)
-        if isinstance(value, cst.CSTNode):
+        kind = type(value)
+        if kind is list or kind is tuple:
+            found.extend(item for item in value if _is_node(type(item)))
+        elif _is_node(kind):
             found.append(value)
-        elif isinstance(value, (list, tuple)):
-            found.extend(item for item in value if isinstance(item, cst.CSTNode))
     return found
 
 
@@ -39,25 +40,39 @@ def _node_fields(kind: type) -> Tuple[str, ...]:
     return tuple(field.name for field in dataclasses.fields(kind))
 
 
+@lru_cache(maxsize=None)
+def _is_node(kind: type) -> bool:
+    """``isinstance(value, cst.CSTNode)`` by the value's type: libcst's classes are ABCs, and an
+    isinstance against one that fails is a Python-level call (most fields hold strings or None)."""
+    return issubclass(kind, cst.CSTNode)
+
+
+@lru_cache(maxsize=None)
+def is_expression(kind: type) -> bool:
+    """``isinstance(node, cst.BaseExpression)`` by the node's type (see ``_is_node``)."""
+    return issubclass(kind, cst.BaseExpression)
+
+
 def names_in(node: Optional[cst.CSTNode]) -> Iterator[cst.Name]:
     if node is None:
         return iter(())
-    return (n for n in walk(node) if isinstance(n, cst.Name))
+    return (n for n in walk(node) if type(n) is cst.Name)  # libcst's node classes have no subclasses
 
 
 def identifiers(node: cst.CSTNode) -> Iterator[str]:
     for inner in walk(node):
-        if isinstance(inner, cst.Name):
-            yield inner.value
-        elif isinstance(inner, cst.Attribute):
-            yield inner.attr.value
+        kind = type(inner)
+        if kind is cst.Name:
+            yield inner.value  # type: ignore[attr-defined]
+        elif kind is cst.Attribute:
+            yield inner.attr.value  # type: ignore[attr-defined]
 
 
 def expressions_below(node: cst.CSTNode) -> Iterator[cst.BaseExpression]:
     """The outermost expressions inside a non-expression node (Arg, Element, f-string part...)."""
     for child in child_nodes(node):
-        if isinstance(child, cst.BaseExpression):
-            yield child
+        if is_expression(type(child)):
+            yield child  # type: ignore[misc]
         else:
             yield from expressions_below(child)
 
