@@ -1,14 +1,15 @@
 """Source ranges of CST nodes, computed only for files that have findings.
 
 libcst's PositionProvider re-generates the whole module's code, which costs about as much as
-parsing; most files have no findings, so the positions are resolved lazily, once per file that
-needs them, and by a lighter version of the provider's own bookkeeping (``_PositionsState``).
+parsing; most files have no findings, so the positions are resolved lazily, only as far into
+the module as the nodes asked for (``Positions``), and by a lighter version of the provider's
+own bookkeeping (``_PositionsState``).
 """
 
 from __future__ import annotations
 
 import re
-from typing import Dict, Iterable, Mapping, Optional, Tuple
+from typing import Dict, Iterable, Optional, Tuple
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
@@ -24,22 +25,54 @@ _LINE_BREAK = re.compile(r"\r\n?|\n")  # as libcst counts lines
 
 
 class Positions:
-    """Where every node of one module is; computed once, asked for by node."""
+    """Where the nodes of one module are, asked for by node.
+
+    The module's code is generated again statement by statement, from the top, only until the
+    node asked for has been passed: a file's findings are often in its first definitions, and a
+    file seldom needs more than the positions of its findings. The ranges are those of a
+    generation of the whole module, which continues from the same state."""
 
     def __init__(self, module: cst.Module) -> None:
-        self._positions = _positions(module)
+        self._module = module
+        self._computed: Dict[cst.CSTNode, Tuple[Position, Position]] = {}
+        self._state: Optional[_PositionsState] = None
+        self._generated = 0  # top-level statements generated so far
+        self._whole = False  # generated whole (the module's own node and its footer need it)
 
     def range(self, node: cst.CSTNode) -> Optional[Range]:
         """(line, column, end_line, end_column), 1-based, end exclusive; None for a node of
         another module (code followed through an import)."""
-        where = self._positions.get(node)
+        where = self._computed.get(node)
+        if where is None and not self._whole:
+            where = self._generate_until(node)
         if where is None:
             return None
         (line, column), (end_line, end_column) = where
         return (line, column + 1, end_line, end_column + 1)
 
+    def _generate_until(self, node: cst.CSTNode) -> Optional[Tuple[Position, Position]]:
+        module, computed = self._module, self._computed
+        try:
+            if self._state is None:  # as Module's own codegen starts: its header first
+                self._state = _PositionsState(
+                    default_indent=module.default_indent,
+                    default_newline=module.default_newline,
+                    provider=_Computed(computed),
+                )
+                for line in module.header:
+                    line._codegen(self._state)
+            while node not in computed and self._generated < len(module.body):
+                module.body[self._generated]._codegen(self._state)
+                self._generated += 1
+        except (AttributeError, TypeError):  # a libcst release whose state differs: see _positions
+            pass
+        if node not in computed:  # the module itself, its footer, or another module's node
+            self._computed = _positions(module)
+            self._whole = True
+        return self._computed.get(node)
 
-def _positions(module: cst.Module) -> Mapping[cst.CSTNode, Tuple[Position, Position]]:
+
+def _positions(module: cst.Module) -> Dict[cst.CSTNode, Tuple[Position, Position]]:
     """What ``PositionProvider`` gives for every node, computed by ``_PositionsState``. Should a
     libcst release change what that state builds on, the documented API is used instead."""
     computed = _Computed()
@@ -60,8 +93,8 @@ class _Computed:
 
     __slots__ = ("_computed",)
 
-    def __init__(self) -> None:
-        self._computed: Dict[cst.CSTNode, Tuple[Position, Position]] = {}
+    def __init__(self, computed: Optional[Dict[cst.CSTNode, Tuple[Position, Position]]] = None) -> None:
+        self._computed: Dict[cst.CSTNode, Tuple[Position, Position]] = {} if computed is None else computed
 
 
 class _PositionsState(PositionProvidingCodegenState):

@@ -38,7 +38,10 @@ def _all_nodes(module: cst.Module) -> List[cst.CSTNode]:
 def _same_as_documented_api(module: cst.Module) -> None:
     documented = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
     positions = Positions(module)
-    for node in _all_nodes(module):
+    nodes = _all_nodes(module)
+    # statement by statement first, as findings are asked for; the module's own node last (it
+    # needs the whole module generated)
+    for node in nodes[1:] + nodes[:1]:
         where = documented.get(node)  # libcst places most nodes, not every piece of whitespace
         expected = (
             None if where is None else (where.start.line, where.start.column + 1, where.end.line, where.end.column + 1)
@@ -58,6 +61,18 @@ def test_positions_match_the_metadata_wrapper_on_fixtures(path: Path) -> None:
 @pytest.mark.parametrize("source", TRICKY)
 def test_positions_match_the_metadata_wrapper_on_odd_layouts(source: str) -> None:
     _same_as_documented_api(cst.parse_module(source))
+
+
+def test_code_is_generated_only_as_far_as_the_node_asked_for() -> None:
+    module = cst.parse_module("import torch\nscheduler.step()\ndef f():\n    return 1\nclass K:\n    pass\n")
+    call = module.body[1].body[0].value  # type: ignore[attr-defined]
+    positions = Positions(module)
+    assert positions.range(call) == (2, 1, 2, 17)
+    assert positions._generated == 2  # `def f` and `class K` were not generated
+    assert positions.range(module.body[3]) == (5, 1, 6, 9)
+    assert positions._generated == 4
+    assert positions.range(call) == (2, 1, 2, 17)
+    assert positions.range(module) == (1, 1, 7, 1) and positions._whole
 
 
 def _located_call() -> Tuple[cst.Module, cst.CSTNode]:

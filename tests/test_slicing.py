@@ -11,7 +11,7 @@ from typing import Callable, Collection, List, Optional
 
 import pytest
 
-from lrlint import slicing
+from lrlint import engine, slicing
 from lrlint.engine import lint_file
 from lrlint.slicing import needed_source
 
@@ -262,6 +262,7 @@ def test_the_findings_are_those_of_the_whole_file(
             taken.append(result)
         return result
 
+    monkeypatch.setattr(engine, "MIN_SLICED_SIZE", 0)  # the fixtures are small scripts
     monkeypatch.setattr(slicing, "needed_source", recording)
     with_slicing = lint_file(path)
     monkeypatch.setattr(slicing, "needed_source", lambda *args: None)
@@ -272,3 +273,19 @@ def test_the_findings_are_those_of_the_whole_file(
 def test_some_of_those_files_were_sliced(slices_taken: List[int]) -> None:
     """The comparison above is not empty: it ran after it (pytest keeps file order)."""
     assert len(slices_taken) >= 300, len(slices_taken)
+
+
+def test_small_files_are_parsed_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    script = tmp_path / "train.py"
+    script.write_text(
+        "from torch.optim.lr_scheduler import StepLR\n"
+        "def unrelated():\n    return 1\n"
+        "scheduler = StepLR(optimizer, 5)\n"
+    )
+    called: List[str] = []
+    monkeypatch.setattr(slicing, "needed_source", lambda source, *args: called.append(source))
+    lint_file(script)
+    assert called == []
+    monkeypatch.setattr(engine, "MIN_SLICED_SIZE", 10)
+    lint_file(script)
+    assert called == [script.read_text()]

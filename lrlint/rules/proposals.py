@@ -15,6 +15,7 @@ import libcst as cst
 
 from ..fixes import SAFE, Edit, Fix
 from ..locate import Positions
+from ..model.syntax import child_nodes, walk
 from .display import single_line
 
 
@@ -100,22 +101,28 @@ def resolve(proposal: Proposal, module: cst.Module, positions: Positions, lines:
 # --- statements and blocks -----------------------------------------------------------------
 
 
-class _Ancestry(cst.CSTVisitor):
-    """The chain of nodes from the module down to each wanted node."""
+# The walks below go through ``child_nodes``: libcst's ``visit`` rebuilds every node it passes
+# (a plain visitor too), which cost more than the whole analysis of a file with a fix.
 
-    def __init__(self, wanted: Sequence[cst.CSTNode]) -> None:
-        self.wanted = {id(node) for node in wanted}
-        self.stack: List[cst.CSTNode] = []
-        self.chains: Dict[int, Tuple[cst.CSTNode, ...]] = {}
 
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        self.stack.append(node)
-        if id(node) in self.wanted:
-            self.chains[id(node)] = tuple(self.stack)
-        return len(self.chains) < len(self.wanted)
-
-    def on_leave(self, original_node: cst.CSTNode) -> None:
-        self.stack.pop()
+def _chains(root: cst.CSTNode, wanted: Sequence[cst.CSTNode]) -> Dict[int, Tuple[cst.CSTNode, ...]]:
+    """The chain of nodes from ``root`` down to each wanted node, by id."""
+    missing = {id(node) for node in wanted}
+    chains: Dict[int, Tuple[cst.CSTNode, ...]] = {}
+    path: List[cst.CSTNode] = []
+    pending: List[Optional[cst.CSTNode]] = [root]  # None: leave the node on top of the path
+    while pending and missing:
+        node = pending.pop()
+        if node is None:
+            path.pop()
+            continue
+        path.append(node)
+        if id(node) in missing:
+            missing.discard(id(node))
+            chains[id(node)] = tuple(path)
+        pending.append(None)
+        pending.extend(reversed(child_nodes(node)))
+    return chains
 
 
 def _siblings(
@@ -123,9 +130,8 @@ def _siblings(
 ) -> Optional[Tuple[cst.BaseStatement, Tuple[cst.CSTNode, ...], cst.BaseStatement]]:
     """The statement line holding ``moved``, the statements after it up to and including the one
     that runs ``anchor`` in the same block, and that one; None unless it is that simple."""
-    ancestry = _Ancestry((moved, anchor))
-    module.visit(ancestry)
-    moved_chain, anchor_chain = ancestry.chains.get(id(moved)), ancestry.chains.get(id(anchor))
+    chains = _chains(module, (moved, anchor))
+    moved_chain, anchor_chain = chains.get(id(moved)), chains.get(id(anchor))
     if moved_chain is None or anchor_chain is None:
         return None
     statement_at = _innermost_statement_index(moved_chain)
@@ -170,35 +176,21 @@ def _calling_statement(
 
 
 def _functions(module: cst.Module) -> List[cst.FunctionDef]:
-    found: List[cst.FunctionDef] = []
-
-    class Collect(cst.CSTVisitor):
-        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-            found.append(node)
-
-    module.visit(Collect())
-    return found
-
-
-class _CallFinder(cst.CSTVisitor):
-    def __init__(self, names: Optional[Set[str]]) -> None:
-        self.names = names
-        self.found = False
-
-    def visit_Call(self, node: cst.Call) -> bool:
-        func = node.func
-        callee = (
-            func.value if isinstance(func, cst.Name) else func.attr.value if isinstance(func, cst.Attribute) else None
-        )
-        self.found = self.found or self.names is None or callee in self.names
-        return not self.found
+    return [node for node in walk(module) if isinstance(node, cst.FunctionDef)]
 
 
 def _calls(node: cst.CSTNode, names: Optional[Set[str]]) -> bool:
     """Does ``node`` call one of ``names`` (any function at all for None)?"""
-    finder = _CallFinder(names)
-    node.visit(finder)
-    return finder.found
+    for inner in walk(node):
+        if isinstance(inner, cst.Call):
+            func = inner.func
+            if names is None:
+                return True
+            if isinstance(func, cst.Name) and func.value in names:
+                return True
+            if isinstance(func, cst.Attribute) and func.attr.value in names:
+                return True
+    return False
 
 
 _TARGETS = (cst.SimpleStatementLine, cst.For, cst.While, cst.With)
@@ -246,37 +238,6 @@ def _is_bare_expression(statement: cst.CSTNode, call: cst.CSTNode) -> bool:
     )
 
 
-class _LeavesBlock(cst.CSTVisitor):
-    """`return`, `raise`, `yield`, or a `break`/`continue` that is not inside a loop of its own."""
-
-    def __init__(self) -> None:
-        self.found = False
-        self.loops = 0
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return False  # a nested function's `return` leaves nothing here
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        return False
-
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return False
-
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        if isinstance(node, (cst.Return, cst.Raise, cst.Yield)):
-            self.found = True
-        elif isinstance(node, (cst.Break, cst.Continue)) and not self.loops:
-            self.found = True
-        if isinstance(node, (cst.For, cst.While)):
-            self.loops += 1
-        return not self.found and super().on_visit(node)
-
-    def on_leave(self, original_node: cst.CSTNode) -> None:
-        if isinstance(original_node, (cst.For, cst.While)):
-            self.loops -= 1
-        super().on_leave(original_node)
-
-
 def _guard_reassigned(statement: cst.BaseStatement, between: Sequence[cst.CSTNode]) -> bool:
     """`if warm: scheduler.step()` may not move past a statement that assigns `warm`."""
     if not isinstance(statement, cst.If):
@@ -291,23 +252,25 @@ def _guard_reassigned(statement: cst.BaseStatement, between: Sequence[cst.CSTNod
 
 
 def _nodes_of(root: cst.CSTNode, kinds) -> List:
-    found: List = []
-
-    class Collect(cst.CSTVisitor):
-        def on_visit(self, node: cst.CSTNode) -> bool:
-            if isinstance(node, kinds):
-                found.append(node)
-            return True
-
-    root.visit(Collect())
-    return found
+    return [node for node in walk(root) if isinstance(node, kinds)]
 
 
 def _may_leave_block(node: cst.CSTNode) -> bool:
-    """Could control leave the block on the way, so that moving the statement changes whether it runs?"""
-    visitor = _LeavesBlock()
-    node.visit(visitor)
-    return visitor.found
+    """Could control leave the block on the way, so that moving the statement changes whether it
+    runs? A `return`, `raise` or `yield`, or a `break`/`continue` not inside a loop of its own
+    (a nested function's or class's are not looked at)."""
+    pending: List[Tuple[cst.CSTNode, int]] = [(node, 0)]  # a node, and how many loops it is in
+    while pending:
+        current, loops = pending.pop()
+        if isinstance(current, (cst.Return, cst.Raise, cst.Yield)):
+            return True
+        if isinstance(current, (cst.Break, cst.Continue)) and not loops:
+            return True
+        if isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            continue
+        inside = loops + 1 if isinstance(current, (cst.For, cst.While)) else loops
+        pending.extend((child, inside) for child in child_nodes(current))
+    return False
 
 
 def _lines_of(positions: Positions, statement: cst.CSTNode) -> Tuple[int, int]:
