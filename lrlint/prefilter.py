@@ -70,13 +70,16 @@ _TRAINING_CALLS = (
 # `optim`, `optimizers`, `optimization`), so such a word alone is no optimizer activity.
 _OPTIM_AS_VERB = re.compile(r"optimi[sz](?:ed|es|ing)")
 
-# Strings and comments, blanked before any test: a word there is not code.
+# Strings and comments, blanked before any test: a word there is not code. Each string's body is
+# matched a run of plain characters at a time (`[^"\\]*`, then an escape or a lone quote and the
+# next run) rather than one character per step of an alternation: twice as fast over the corpora,
+# where docstrings are long, and the same matches.
 _STRING_OR_COMMENT = re.compile(
     r"(?s)#[^\n]*"
-    r'|"""(?:[^"\\]|\\.|"(?!""))*"""'
-    r"|'''(?:[^'\\]|\\.|'(?!''))*'''"
-    r'|"(?:[^"\\\n]|\\.)*"'
-    r"|'(?:[^'\\\n]|\\.)*'"
+    r'|"""[^"\\]*(?:(?:\\.|"(?!""))[^"\\]*)*"""'
+    r"|'''[^'\\]*(?:(?:\\.|'(?!''))[^'\\]*)*'''"
+    r'|"[^"\\\n]*(?:\\.[^"\\\n]*)*"'
+    r"|'[^'\\\n]*(?:\\.[^'\\\n]*)*'"
 )
 _WORD_TAIL = re.compile(r"\w*")
 _CALLED = re.compile(r"\s*\(")

@@ -70,11 +70,11 @@ def needed_source(
     name); ``imports_training_code`` whether the file imports project code that trains (asked
     only when a statement steps a scheduler with no optimizer activity in sight, as
     ``prefilter.concerns_schedulers`` asks)."""
+    lines = io.StringIO(source, newline="").readlines()  # only \n, \r\n and \r end lines, as in Python
     in_headers: Set[str] = set()  # names the kept headers of opened `if`s and `try`s mention
-    units = list(_units(tree.body, in_headers))
+    units = list(_units(tree.body, lines, in_headers))
     if len(units) < 2 or any(_imports_star(unit) for unit in units):
         return None
-    lines = io.StringIO(source, newline="").readlines()  # only \n, \r\n and \r end lines, as in Python
     imported: List[Collection[str]] = []  # scheduler_imports(), asked once at most
     binders: Dict[str, List[int]] = {}
     for index, unit in enumerate(units):
@@ -99,12 +99,12 @@ def needed_source(
     return "".join(lines)
 
 
-def _units(body: Iterable[ast.stmt], in_headers: Set[str]) -> Iterator[_Unit]:
+def _units(body: Iterable[ast.stmt], lines: List[str], in_headers: Set[str]) -> Iterator[_Unit]:
     """The statements run on import, looking inside `if` and `try` blocks whose statements start
     on lines of their own; statements sharing a line (`import os; import sys`) form one unit.
     The names the opened blocks' headers mention are added to ``in_headers``."""
     current: Optional[_Unit] = None
-    for node in _flattened(body, in_headers):
+    for node in _flattened(body, lines, in_headers):
         first = min([node.lineno] + [decorator.lineno for decorator in getattr(node, "decorator_list", ())])
         last = node.end_lineno or node.lineno
         if current is not None and first <= current.last:
@@ -119,9 +119,9 @@ def _units(body: Iterable[ast.stmt], in_headers: Set[str]) -> Iterator[_Unit]:
         yield current
 
 
-def _flattened(body: Iterable[ast.stmt], in_headers: Set[str]) -> Iterator[ast.stmt]:
+def _flattened(body: Iterable[ast.stmt], lines: List[str], in_headers: Set[str]) -> Iterator[ast.stmt]:
     for node in body:
-        blocks = _blocks(node)
+        blocks = _blocks(node, lines)
         if blocks is None:
             yield node
             continue
@@ -130,24 +130,33 @@ def _flattened(body: Iterable[ast.stmt], in_headers: Set[str]) -> Iterator[ast.s
         headers = [node.test] if isinstance(node, ast.If) else [h.type for h in node.handlers if h.type]  # type: ignore[attr-defined]
         in_headers.update(name.id for header in headers for name in ast.walk(header) if isinstance(name, ast.Name))
         for block in blocks:
-            yield from _flattened(block, in_headers)
+            yield from _flattened(block, lines, in_headers)
 
 
-def _blocks(node: ast.stmt) -> Optional[List[List[ast.stmt]]]:
+def _blocks(node: ast.stmt, lines: List[str]) -> Optional[List[List[ast.stmt]]]:
     """The blocks of an `if` or a `try` whose statements can be blanked one by one, or None:
-    a block on its header's line (`if x: y`) cannot, nor can an `elif` that could not itself be
-    opened (its header line is no statement of its own)."""
+    a block on its header's line (`if x: y`, `except E: y`, `else: y`) cannot, nor can an
+    `elif` that could not itself be opened (its header line is no statement of its own)."""
     if not isinstance(node, (ast.If, ast.Try)):
         return None
     blocks = [node.body] + ([node.orelse] if node.orelse else [])
     if isinstance(node, ast.Try):
         blocks += [handler.body for handler in node.handlers] + ([node.finalbody] if node.finalbody else [])
-    if any(block[0].lineno <= node.lineno for block in blocks):
+    if not all(_starts_its_line(block[0], lines) for block in blocks):
         return None
     if isinstance(node, ast.If) and len(node.orelse) == 1 and isinstance(node.orelse[0], ast.If):
-        if _blocks(node.orelse[0]) is None:  # maybe `elif x: y`
+        if _blocks(node.orelse[0], lines) is None:  # maybe `elif x: y`
             return None
     return blocks
+
+
+def _starts_its_line(node: ast.stmt, lines: List[str]) -> bool:
+    """Whether only indentation precedes the statement on its first line (a decorator never
+    shares its line). Indentation is ASCII, so CPython's column in bytes counts characters here."""
+    if getattr(node, "decorator_list", None):
+        return True
+    line = lines[node.lineno - 1]
+    return len(line) - len(line.lstrip(" \t\f")) == node.col_offset
 
 
 def _kind(nodes: List[ast.stmt]) -> str:

@@ -338,3 +338,24 @@ def test_an_importer_is_a_candidate_only_through_the_names_it_takes(tmp_path: Pa
 )
 def test_names_used_outside_imports(source: str, used: set) -> None:
     assert names_used_outside_imports(source, ["a", "b", "c"]) == used
+
+
+# The pattern code_of used before its string bodies were matched a run of characters at a time.
+_ONE_CHARACTER_AT_A_TIME = re.compile(
+    r"(?s)#[^\n]*"
+    r'|"""(?:[^"\\]|\\.|"(?!""))*"""'
+    r"|'''(?:[^'\\]|\\.|'(?!''))*'''"
+    r'|"(?:[^"\\\n]|\\.)*"'
+    r"|'(?:[^'\\\n]|\\.)*'"
+)
+
+
+@given(st.lists(st.sampled_from(["'", '"', "\\", "\n", "#", "a", " ", "x = f(", ")"]), max_size=60).map("".join))
+def test_strings_and_comments_are_blanked_as_by_the_one_character_pattern(text: str) -> None:
+    assert prefilter._STRING_OR_COMMENT.sub(" ", text) == _ONE_CHARACTER_AT_A_TIME.sub(" ", text)
+
+
+def test_strings_and_comments_are_blanked_as_before_on_the_fixtures() -> None:
+    for path in FIXTURES:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        assert prefilter._STRING_OR_COMMENT.sub(" ", text) == _ONE_CHARACTER_AT_A_TIME.sub(" ", text), path

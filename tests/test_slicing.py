@@ -7,7 +7,7 @@ import ast
 import io
 import textwrap
 from pathlib import Path
-from typing import Callable, Collection, List, Optional
+from typing import Callable, Collection, List, Optional, Set, Tuple
 
 import pytest
 
@@ -215,6 +215,14 @@ except ImportError:
     yaml = None
 finally:
     pass
+try:
+    import toml
+except ImportError: toml = None
+else: toml_ok = True
+finally: done = True
+if os.sep:
+    w = 1
+else: w = 2
 
 @property
 def decorated(self):
@@ -240,7 +248,24 @@ def test_odd_layouts_stay_valid_python_with_every_line_in_place(ending: str) -> 
     assert len(after) == len(before)
     for old, new in zip(before, after):
         assert new == old or new.strip() in ("", "pass") and new.endswith(ending)
+    assert _clauses(result) <= _clauses(source)  # an `if` or `try` kept has every clause it had
     assert "def decorated(self):" not in result and "scheduler = StepLR(optimizer, 5)" in result
+
+
+def _clauses(source: str) -> Set[Tuple[int, int, str, int, bool, bool]]:
+    """Where each `if` and `try` is, with its handlers, `else` and `finally`."""
+    return {
+        (
+            node.lineno,
+            node.col_offset,
+            type(node).__name__,
+            len(getattr(node, "handlers", ())),
+            bool(node.orelse),
+            bool(getattr(node, "finalbody", ())),
+        )
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, (ast.If, ast.Try))
+    }
 
 
 @pytest.fixture(scope="module")
