@@ -377,13 +377,17 @@ def _slicer(
     from .slicing import needed_source
 
     declared = _declared(schedulers)
+    resolved: List[Dict[str, ImportedNames]] = []  # the file's project imports, resolved once at most
 
     def imported() -> Dict[str, ImportedNames]:
-        return modules.imported_names(source) if modules is not None and "import" in source else {}
+        if not resolved:
+            resolved.append(modules.imported_names(source) if modules is not None and "import" in source else {})
+        return resolved[0]
 
     def scheduler_imports() -> FrozenSet[str]:
-        """What names the project code the file takes that builds, steps or hands out schedulers:
-        each name taken, and a module taken whole by its own name (`from .. import modelcard`)."""
+        """The words naming what the file takes from project code that builds, steps or hands out
+        schedulers: each name taken, and a module taken whole by its own name (`from .. import
+        modelcard`)."""
         words = set()
         for path, names in imported().items():
             if names is None:

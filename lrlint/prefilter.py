@@ -109,7 +109,13 @@ def has_optimizer_activity(source: str) -> bool:
 @lru_cache(maxsize=64)  # an imported module is asked both of its tests
 def code_of(source: str) -> str:
     """The source with its strings and comments blanked (a string's prefix letter stays)."""
-    return _STRING_OR_COMMENT.sub(" ", source)
+    return without_strings(source)
+
+
+def without_strings(text: str) -> str:
+    """``code_of``, not kept: for the many pieces of a module (its statements), which would push
+    the modules out of that cache."""
+    return _STRING_OR_COMMENT.sub(" ", text)
 
 
 def _mentions_schedulers(text: str, declared_names: Collection[str]) -> bool:
@@ -249,7 +255,7 @@ def names_concerning_schedulers(source: str, declared_names: Collection[str] = (
     uses: List[Set[str]] = []  # the module's names each statement mentions
     for statement in statements:
         first = min([statement.lineno] + [d.lineno for d in getattr(statement, "decorator_list", ())])
-        code = code_of("".join(lines[first - 1 : statement.end_lineno]))
+        code = without_strings("".join(lines[first - 1 : statement.end_lineno]))
         traits.append(Traits.of(code, declared_names))
         uses.append(set(re.findall(r"\w+", code)).intersection(units))
     concerning = frozenset(name for name in units if _closure_traits(name, units, traits, uses).concern_schedulers())

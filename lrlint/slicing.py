@@ -31,9 +31,9 @@ from __future__ import annotations
 import ast
 import io
 import re
-from typing import Callable, Collection, Dict, Iterable, Iterator, List, Optional, Set
+from typing import Callable, Collection, Dict, FrozenSet, Iterable, Iterator, List, Optional, Set
 
-from .prefilter import Traits, code_of
+from .prefilter import Traits, without_strings
 
 _WORD = re.compile(r"\w+")
 _GLOBAL = re.compile(r"\bglobal\b")  # the statement; not `global_step`
@@ -60,7 +60,7 @@ def needed_source(
     source: str,
     tree: ast.Module,
     declared_names: Collection[str] = (),
-    scheduler_imports: Callable[[], Collection[str]] = frozenset,
+    scheduler_imports: Callable[[], FrozenSet[str]] = frozenset,
     imports_training_code: Callable[[], bool] = lambda: False,
 ) -> Optional[str]:
     """``source`` (which CPython parsed to ``tree``) with the statements the analysis cannot need
@@ -75,10 +75,10 @@ def needed_source(
     units = list(_units(tree.body, lines, in_headers))
     if len(units) < 2 or any(_imports_star(unit) for unit in units):
         return None
-    imported: List[Collection[str]] = []  # scheduler_imports(), asked once at most
+    imported: List[FrozenSet[str]] = []  # scheduler_imports(), asked once at most
     binders: Dict[str, List[int]] = {}
     for index, unit in enumerate(units):
-        unit.code = code_of("".join(lines[unit.first - 1 : unit.last]))
+        unit.code = without_strings("".join(lines[unit.first - 1 : unit.last]))
         unit.traits = Traits.of(unit.code, declared_names)
         if "import" in unit.code:  # imports inside functions too: `def train(): from .trainer import Trainer`
             if not imported:
