@@ -132,7 +132,8 @@ def _analyse(
     source_file: Optional[Path],
 ) -> List[Diagnostic]:
     modules = ProjectModules(source_file) if source_file is not None else None
-    if not _may_have_findings(source, schedulers, modules):
+    imports = _ProjectImports(source, modules)
+    if not _may_have_findings(source, schedulers, modules, imports):
         return []  # nothing a rule needs: the file is not even parsed (see lrlint.prefilter)
     from .locate import Positions
     from .model import build_model, known
@@ -140,7 +141,7 @@ def _analyse(
 
     module = tree_parsed_from(modules.file, source) if modules is not None else None
     if module is None:
-        slicer = _slicer(source, schedulers, modules) if len(source) >= MIN_SLICED_SIZE else None
+        slicer = _slicer(source, schedulers, imports) if len(source) >= MIN_SLICED_SIZE else None
         module = _parse(source, path, slicer)
     if isinstance(module, Diagnostic):
         return [module]
@@ -245,15 +246,8 @@ def python_tree_or_refusal(source: str) -> Tuple[Optional[ast.Module], bool]:
     """CPython's tree of a followed module's source, and whether it must not reach libcst (as
     ``_python_verdict`` refuses); no tree and no refusal where CPython rejects the syntax, which
     may be newer than this Python: ``parse_module_safely`` then judges the module whole."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # SyntaxWarnings about the module's code are not lrlint's to print
-            tree = ast.parse(source)
-    except SyntaxError:
-        return None, False
-    except (RecursionError, MemoryError, ValueError):  # too deep for CPython's parser, or a NUL
-        return None, True
-    return tree, _longest_boolean_chain(source, tree) > MAX_BOOLEAN_CHAIN
+    refusal, _, tree = _python_verdict(source, "<module>", want_tree=True)
+    return tree, refusal is not None
 
 
 def _compiles(source: str, path: str) -> bool:
@@ -370,26 +364,41 @@ def _display(path: str) -> str:
     return path if relative.startswith("..") else relative
 
 
+class _ProjectImports:
+    """The project files a checked file imports, with the names it takes from each (see
+    ``ProjectModules.imported_names``): resolved on first use, at most once per check, for the
+    pre-filter and the slicing alike."""
+
+    def __init__(self, source: str, modules: Optional["ProjectModules"]) -> None:
+        self._source = source
+        self._modules = modules
+        self._found: Optional[Dict[str, ImportedNames]] = None
+
+    def __call__(self) -> Dict[str, ImportedNames]:
+        if self._found is None:
+            modules, source = self._modules, self._source
+            self._found = modules.imported_names(source) if modules is not None and "import" in source else {}
+        return self._found
+
+    def train(self) -> bool:
+        """Whether one of them trains at all (the pre-filter's ``imports_training_code``)."""
+        return any(_trains(path) for path in self())
+
+
 def _slicer(
-    source: str, schedulers: Optional[Mapping[str, Tuple[str, ...]]], modules: Optional["ProjectModules"]
+    source: str, schedulers: Optional[Mapping[str, Tuple[str, ...]]], imports: _ProjectImports
 ) -> "Callable[[ast.Module], Optional[str]]":
     """What ``_parse`` hands libcst of a candidate: the statements the analysis may need."""
     from .slicing import needed_source
 
     declared = _declared(schedulers)
-    resolved: List[Dict[str, ImportedNames]] = []  # the file's project imports, resolved once at most
-
-    def imported() -> Dict[str, ImportedNames]:
-        if not resolved:
-            resolved.append(modules.imported_names(source) if modules is not None and "import" in source else {})
-        return resolved[0]
 
     def scheduler_imports() -> FrozenSet[str]:
         """The words naming what the file takes from project code that builds, steps or hands out
         schedulers: each name taken, and a module taken whole by its own name (`from .. import
         modelcard`)."""
         words = set()
-        for path, names in imported().items():
+        for path, names in imports().items():
             if names is None:
                 if _hands_out_scheduler_code(path, None, declared):
                     words.add(_module_name(path))
@@ -397,10 +406,7 @@ def _slicer(
                 words.update(name for name in names if _hands_out_scheduler_code(path, frozenset([name]), declared))
         return frozenset(words)
 
-    def imports_training_code() -> bool:
-        return any(_trains(path) for path in imported())
-
-    return lambda tree: needed_source(source, tree, declared, scheduler_imports, imports_training_code)
+    return lambda tree: needed_source(source, tree, declared, scheduler_imports, imports.train)
 
 
 def _module_name(path: str) -> str:
@@ -419,16 +425,14 @@ def _trains(path: str) -> bool:
 
 
 def _may_have_findings(
-    source: str, schedulers: Optional[Mapping[str, Tuple[str, ...]]], modules: Optional["ProjectModules"]
+    source: str,
+    schedulers: Optional[Mapping[str, Tuple[str, ...]]],
+    modules: Optional["ProjectModules"],
+    imports: Optional[_ProjectImports] = None,
 ) -> bool:
     """The pre-filter, with what this file imports from the project (read only when needed)."""
     declared = _declared(schedulers)
-    imported: List[Dict[str, ImportedNames]] = []  # resolved on first use, at most once
-
-    def followed() -> Dict[str, ImportedNames]:
-        if not imported:
-            imported.append(modules.imported_names(source) if modules is not None and "import" in source else {})
-        return imported[0]
+    followed = imports if imports is not None else _ProjectImports(source, modules)
 
     def imports_scheduler_code() -> bool:
         for path, names in followed().items():
@@ -446,7 +450,7 @@ def _may_have_findings(
         source,
         declared,
         imports_scheduler_code=imports_scheduler_code,
-        imports_training_code=lambda: any(_trains(path) for path in followed()),
+        imports_training_code=followed.train,
     )
 
 

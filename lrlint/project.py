@@ -211,8 +211,8 @@ def _same_text(data: bytes, source: str) -> bool:
 
 
 _Key = Tuple[str, int, int]  # path, mtime, size: an edited file is read anew
-_RECORDERS: List[Set[_Key]] = []
-_LOOKED_AT: List[Dict[str, _Key]] = []  # for each recorder: the key of each module it read
+# Each recording of reads: the keys read, and the key each module path was read under.
+_RECORDERS: List[Tuple[Set[_Key], Dict[str, _Key]]] = []
 _DIGESTS: Dict[_Key, bytes] = {}
 _STAMPS: Dict[_Key, Tuple[int, int, int, int]] = {}
 
@@ -221,14 +221,12 @@ _STAMPS: Dict[_Key, Tuple[int, int, int, int]] = {}
 def recording_reads() -> Iterator[Set[_Key]]:
     """Collects the (path, mtime_ns, size) of every project module read meanwhile: what a
     file's result depends on besides its own bytes (see lrlint.cache)."""
-    reads: Set[_Key] = set()
-    _RECORDERS.append(reads)
-    _LOOKED_AT.append({})
+    recorder: Tuple[Set[_Key], Dict[str, _Key]] = (set(), {})
+    _RECORDERS.append(recorder)
     try:
-        yield reads
+        yield recorder[0]
     finally:
-        _RECORDERS.remove(reads)
-        _LOOKED_AT.pop()
+        _RECORDERS.remove(recorder)
 
 
 def read_stamp_and_digest(key: _Key) -> Tuple[Optional[Tuple[int, int, int, int]], bytes]:
@@ -241,7 +239,7 @@ def _read(path: StrPath) -> Tuple[Optional[_Key], bytes]:
     are recorded, each module is looked at once: the check of one file sees one version of it
     (the pre-filter and the analysis ask about the same few modules dozens of times)."""
     name = os.fspath(path)
-    known = _LOOKED_AT[-1].get(name) if _LOOKED_AT else None
+    known = _RECORDERS[-1][1].get(name) if _RECORDERS else None
     if known is not None:
         return known, _SOURCE[known]
     try:
@@ -249,10 +247,9 @@ def _read(path: StrPath) -> Tuple[Optional[_Key], bytes]:
     except OSError:
         return None, b""
     key = (name, stat.st_mtime_ns, stat.st_size)
-    for reads in _RECORDERS:
+    for reads, looked_at in _RECORDERS:
         reads.add(key)
-    if _LOOKED_AT:
-        _LOOKED_AT[-1][name] = key
+        looked_at[name] = key
     if key not in _SOURCE:
         try:
             # a giant's bytes are not kept, but hashed: a change to it must still be noticed

@@ -49,11 +49,19 @@ class _Unit:
         self.nodes = nodes
         self.first = first  # first line, decorators included
         self.last = last
-        self.kind = _kind(nodes)
         self.code = ""  # strings and comments blanked
         self.bound: Set[str] = set()
         self.mentioned: Set[str] = set()
         self.traits = Traits()
+
+    @property
+    def kind(self) -> str:
+        """ "import", "definition" (functions and classes) or "code" (anything else, or a mix)."""
+        if all(isinstance(node, _IMPORT) for node in self.nodes):
+            return "import"
+        if all(isinstance(node, _DEFINITION) for node in self.nodes):
+            return "definition"
+        return "code"
 
 
 def needed_source(
@@ -110,7 +118,6 @@ def _units(body: Iterable[ast.stmt], lines: List[str], in_headers: Set[str]) -> 
         if current is not None and first <= current.last:
             current.nodes.append(node)
             current.last = max(current.last, last)
-            current.kind = _kind(current.nodes)
             continue
         if current is not None:
             yield current
@@ -159,33 +166,16 @@ def _starts_its_line(node: ast.stmt, lines: List[str]) -> bool:
     return len(line) - len(line.lstrip(" \t\f")) == node.col_offset
 
 
-def _kind(nodes: List[ast.stmt]) -> str:
-    if all(isinstance(node, _IMPORT) for node in nodes):
-        return "import"
-    if all(isinstance(node, _DEFINITION) for node in nodes):
-        return "definition"
-    return "code"
-
-
 def _bound_names(unit: _Unit) -> Set[str]:
     """The names a unit binds in the module: a definition's name and those it declares `global`;
     an import's names; any name code assigns (a comprehension's too: more is kept, never less)."""
-    bound: Set[str] = set()
-    for node in unit.nodes:
-        if isinstance(node, _DEFINITION):
-            bound.add(node.name)
-            if _GLOBAL.search(unit.code):  # walked only then: a class's tree is large
-                bound.update(_globals(node))
-        elif isinstance(node, _IMPORT):
-            bound.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
-        else:
-            bound.update(_assigned(node))
-    return bound
+    declares_global = bool(_GLOBAL.search(unit.code))  # else no tree is walked for `global`: a class's is large
+    return {name for node in unit.nodes for name in _assigned(node, declares_global)}
 
 
-def _assigned(node: ast.AST) -> Iterator[str]:
-    """Names stored by top-level code, outside the functions and classes it defines (their
-    `global` names included)."""
+def _assigned(node: ast.AST, declares_global: bool) -> Iterator[str]:
+    """Names a top-level statement stores in the module, outside the functions and classes it
+    defines (their `global` names included when ``declares_global``)."""
     pending = [node]
     while pending:
         current = pending.pop()
@@ -194,9 +184,10 @@ def _assigned(node: ast.AST) -> Iterator[str]:
         elif isinstance(current, _SCOPES):
             if not isinstance(current, ast.Lambda):
                 yield current.name
-            yield from _globals(current)
+            if declares_global:
+                yield from _globals(current)
             continue
-        elif isinstance(current, (ast.Import, ast.ImportFrom)):
+        elif isinstance(current, _IMPORT):
             yield from ((alias.asname or alias.name).split(".")[0] for alias in current.names)
         pending.extend(ast.iter_child_nodes(current))
 

@@ -16,6 +16,7 @@ costs a fraction of ScopeProvider/QualifiedNameProvider.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Dict, FrozenSet, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
 
@@ -137,17 +138,15 @@ _FORMS: Tuple[type, ...] = (
     cst.Float,
     cst.Ellipsis,
 )
-_FORM_OF: Dict[type, Optional[type]] = {}
-_INERT_FORMS = frozenset({cst.Name, cst.SimpleString, cst.Integer, cst.Float, cst.Ellipsis})  # subclasses
+_TRY_FORMS = (cst.Try, getattr(cst, "TryStar", cst.Try))  # `except*` since Python 3.11
+# Reached by a subclass of these only: the classes themselves are dispatched before ``form_of``.
+_INERT_FORMS = frozenset({cst.Name, cst.SimpleString, cst.Integer, cst.Float, cst.Ellipsis})
 
 
+@lru_cache(maxsize=None)
 def form_of(kind: type) -> Optional[type]:
     """The first of ``_FORMS`` that ``kind`` is a subclass of (None for any other node)."""
-    try:
-        return _FORM_OF[kind]
-    except KeyError:
-        form = _FORM_OF[kind] = next((form for form in _FORMS if issubclass(kind, form)), None)
-        return form
+    return next((form for form in _FORMS if issubclass(kind, form)), None)
 
 
 # Inlining is context-sensitive, so a file whose functions all call each other could take
@@ -315,8 +314,8 @@ class Interpreter:
                 if item.asname is not None:
                     self.assign(item.asname.name, value, item.item, env)
             self.exec_body(node, env)
-        elif form is cst.Try or form is getattr(cst, "TryStar", cst.Try):
-            assert isinstance(node, (cst.Try, getattr(cst, "TryStar", cst.Try)))
+        elif form in _TRY_FORMS:
+            assert isinstance(node, _TRY_FORMS)
             self.exec_body(node, env)
             for handler in node.handlers:
                 self.exec_body(handler, env)
