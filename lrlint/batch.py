@@ -15,8 +15,7 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Dict, FrozenSet, Iterator, List, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, FrozenSet, Iterator, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
 from .cache import Entry, ResultCache, dependencies_of, digest, settings_fingerprint, stamp
 from .diagnostics import FileResult
@@ -37,8 +36,9 @@ DEFAULT_TIMEOUT = 30.0
 YOUNG_GENERATION_THRESHOLD = 100_000
 
 
-@dataclass(frozen=True)
-class Job:
+# Job, Checked: named tuples rather than dataclasses, for a warm run makes a Job per file and
+# builds each class at start-up (a dataclass costs several times more in both).
+class Job(NamedTuple):
     """One file to check, with the settings of the config that governs it."""
 
     path: str
@@ -53,8 +53,7 @@ class Job:
         return settings_fingerprint(self.codes, self.schedulers, self.display)
 
 
-@dataclass(frozen=True)
-class Checked:
+class Checked(NamedTuple):
     result: FileResult
     entry: Optional[Entry]  # what the cache keeps; None when the result must not be reused
 
@@ -69,7 +68,7 @@ def available_cores() -> int:
 def check_files(jobs: Sequence[Job], cache: Optional[ResultCache] = None, workers: int = 1) -> Iterator[FileResult]:
     """The result of every job, in the order given; cached results are reused and new ones stored."""
     cached: List[Optional[FileResult]] = [
-        cache.lookup(os.path.abspath(job.path), job.settings) if cache is not None else None for job in jobs
+        cache.lookup(absolute_path(job.path), job.settings) if cache is not None else None for job in jobs
     ]
     pending = [job for job, hit in zip(jobs, cached) if hit is None]
     computed = _check_all(pending, workers)
@@ -79,8 +78,17 @@ def check_files(jobs: Sequence[Job], cache: Optional[ResultCache] = None, worker
             continue
         checked = next(computed)
         if cache is not None and checked.entry is not None:
-            cache.store(os.path.abspath(job.path), checked.entry)
+            cache.store(absolute_path(job.path), checked.entry)
         yield checked.result
+
+
+def absolute_path(path: str) -> str:
+    """``os.path.abspath(path)``, which a path discovery found already is (absolute, normalized):
+    those are told by a few substring tests, as ``normpath`` (Python code before 3.12) costs more
+    than the cache lookup the path is for."""
+    if os.sep == "/" and path[:1] == "/" and "//" not in path and "/." not in path and path[-1:] != "/":
+        return path
+    return os.path.abspath(path)
 
 
 def check_one(job: Job) -> Checked:

@@ -23,10 +23,9 @@ from __future__ import annotations
 import hashlib
 import marshal
 import os
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Dict, FrozenSet, Iterable, Iterator, List, Mapping, Optional, Tuple
+from typing import Callable, Dict, FrozenSet, Iterable, Iterator, List, Mapping, NamedTuple, Optional, Tuple
 
 from . import __version__
 from .diagnostics import Diagnostic, FileResult
@@ -87,8 +86,7 @@ def _code_stamp() -> str:
     return hashlib.sha256("\n".join(files).encode()).hexdigest()[:16]
 
 
-@dataclass
-class Entry:
+class Entry(NamedTuple):
     stamp: Stamp
     digest: bytes
     settings: str
@@ -311,7 +309,7 @@ def _entry(value: RawEntry, dependencies: List[Dependency]) -> Entry:
 
 def _result(value: tuple) -> FileResult:
     path, diagnostics, error = value
-    return FileResult(path, tuple(_diagnostic(d) for d in diagnostics), error)
+    return FileResult(path, tuple(map(_diagnostic, diagnostics)) if diagnostics else (), error)
 
 
 def _dump_diagnostic(d: Diagnostic) -> tuple:

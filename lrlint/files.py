@@ -12,7 +12,7 @@ import os
 import re
 import stat
 from dataclasses import dataclass, field
-from typing import Callable, Dict, FrozenSet, Iterable, Iterator, List, Optional, Pattern, Sequence, Tuple
+from typing import Callable, Dict, FrozenSet, Iterable, Iterator, List, NamedTuple, Optional, Pattern, Sequence, Tuple
 
 from .config import ConfigError, ConfigResolver, Settings
 from .globs import PathGlob, any_match, glob_to_regex
@@ -44,12 +44,11 @@ DEFAULT_EXCLUDE: Tuple[str, ...] = (
 SOURCE_SUFFIXES: Tuple[str, ...] = (".py", ".ipynb")
 
 
-@dataclass(frozen=True)
-class SourceFile:
+class SourceFile(NamedTuple):  # a named tuple: a warm run makes one per file, cheaply
     path: str  # what to open
     display: str  # what to show: as given on the command line, or found under it
     # The one stat discovery took (following symlinks): the cache reuses it rather than stat again.
-    status: Optional[os.stat_result] = field(default=None, compare=False, repr=False)
+    status: Optional[os.stat_result] = None
 
 
 @dataclass
@@ -154,7 +153,7 @@ class Listings:
         self._names: Dict[str, FrozenSet[str]] = {}
 
     def add(self, folder: str, names: Iterable[str]) -> None:
-        self._names[folder] = frozenset(name.casefold() for name in names)
+        self._names[folder] = frozenset(map(str.casefold, names))
 
     def may_have(self, folder: str, name: str) -> bool:
         """False only when ``folder`` was listed without ``name``: then it surely has none."""
@@ -261,16 +260,29 @@ class Excluder:
         """``path`` is absolute; the folders above it are assumed to be checked already."""
         return self.excludes_entry(os.path.dirname(path), os.path.basename(path), path, is_dir, boundary)
 
-    def excludes_entry(self, folder: str, name: str, path: str, is_dir: bool, boundary: str) -> bool:
+    def excludes_entry(
+        self, folder: str, name: str, path: str, is_dir: bool, boundary: str, look_for_virtualenv: bool = True
+    ) -> bool:
         """``excludes`` for the entry ``name`` of ``folder`` (``path`` is the two joined), as the
-        walk knows them: no splitting of the path again for each file."""
+        walk knows them: no splitting of the path again for each file. The walk, which lists every
+        folder it enters anyway, tells a virtualenv by that listing (``look_for_virtualenv=False``)
+        rather than by a stat for every folder."""
         if self.name_pattern is not None and self.name_pattern.match(name):
             return True
         if self.anchored and any_match(self.anchored, self.settings.relpath(path)):
             return True
-        if is_dir and os.path.isfile(os.path.join(path, "pyvenv.cfg")):  # any virtualenv
+        if is_dir and look_for_virtualenv and os.path.isfile(os.path.join(path, "pyvenv.cfg")):  # any virtualenv
             return True
         return self.gitignore is not None and self.gitignore.is_ignored(path, is_dir, boundary, folder)
+
+    def file_excluder(self, folder: str, boundary: str) -> Callable[[str, str], bool]:
+        """``excludes_entry`` for the files (not folders) of ``folder``, as ``(name, path) ->
+        bool``: where no anchored exclude and no `.gitignore` can apply (most folders of a tree
+        outside git), only the names are matched, without the per-file work of the general test."""
+        if self.anchored or (self.gitignore is not None and self.gitignore.chain(folder, boundary)):
+            return lambda name, path: self.excludes_entry(folder, name, path, False, boundary)
+        match = self.name_pattern.match if self.name_pattern is not None else None
+        return lambda name, path: match is not None and match(name) is not None
 
     def excludes_with_parents(self, path: str, is_dir: bool) -> bool:
         """For a path named on the command line (``--force-exclude``): it, or a folder above it,
@@ -392,6 +404,8 @@ def _walk(top: str, shown: str, excluders: Excluders, found: Discovery) -> Itera
             continue
         dirs, files = listing
         excluders.listings.add(folder, [*dirs, *files])
+        if folder != top and excluders.listings.may_have(folder, "pyvenv.cfg") and _is_virtualenv(folder):
+            continue  # a virtualenv (ruff skips them too), told once it is listed
         excluder = excluders.for_folder(folder)
         if excluder is None:  # its config is broken: reported, and nothing below is checked
             continue
@@ -400,14 +414,15 @@ def _walk(top: str, shown: str, excluders: Excluders, found: Discovery) -> Itera
         inner = []
         for name in sorted(dirs):
             path = folder_base + name
-            if not dirs[name] and not excluder.excludes_entry(folder, name, path, True, top):
+            if not dirs[name] and not excluder.excludes_entry(folder, name, path, True, top, look_for_virtualenv=False):
                 inner.append((path, prefix_base + name))
         pending.extend(reversed(inner))  # popped in sorted order, each after the files above it
+        excludes_file = excluder.file_excluder(folder, top)
         for name in sorted(files):
             if not name.endswith(SOURCE_SUFFIXES):
                 continue
             absolute = folder_base + name
-            if excluder.excludes_entry(folder, name, absolute, False, top):
+            if excludes_file(name, absolute):
                 continue
             display = prefix_base + name
             status, problem = _source_status(absolute)
@@ -415,6 +430,10 @@ def _walk(top: str, shown: str, excluders: Excluders, found: Discovery) -> Itera
                 yield SourceFile(absolute, display, status)
             else:
                 found.skipped.append(f"{display}: skipped: {problem}")
+
+
+def _is_virtualenv(folder: str) -> bool:
+    return os.path.isfile(os.path.join(folder, "pyvenv.cfg"))
 
 
 def _list_folder(folder: str, report: Callable[[OSError], None]) -> Optional[Tuple[Dict[str, bool], List[str]]]:
@@ -426,7 +445,11 @@ def _list_folder(folder: str, report: Callable[[OSError], None]) -> Optional[Tup
     try:
         with os.scandir(folder) as entries:
             for entry in entries:
-                if _is_dir(entry):
+                try:
+                    is_dir = entry.is_dir()
+                except OSError:
+                    is_dir = False
+                if is_dir:
                     dirs[entry.name] = _is_symlink(entry)
                 else:
                     others.append(entry.name)
@@ -434,13 +457,6 @@ def _list_folder(folder: str, report: Callable[[OSError], None]) -> Optional[Tup
         report(error)
         return None
     return dirs, others
-
-
-def _is_dir(entry: "os.DirEntry[str]") -> bool:
-    try:
-        return entry.is_dir()
-    except OSError:
-        return False
 
 
 def _is_symlink(entry: "os.DirEntry[str]") -> bool:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import gc
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from lrlint import batch
 from lrlint.batch import YOUNG_GENERATION_THRESHOLD, fewer_collections
@@ -55,3 +58,13 @@ def test_a_pool_worker_starts_with_fewer_collections(monkeypatch: pytest.MonkeyP
         assert gc.get_threshold() == (YOUNG_GENERATION_THRESHOLD, *before[1:])
     finally:
         gc.set_threshold(*before)
+
+
+@given(
+    st.lists(st.sampled_from(["", ".", "..", "a", ".a", "a.", "b.py", "..b"]), max_size=6), st.booleans(), st.booleans()
+)
+@example(["a", "", "b.py"], True, False)  # `/a//b.py`
+@example([], True, False)  # `/`
+def test_absolute_path_is_abspath(parts, leading_slash, trailing_slash) -> None:
+    path = ("/" if leading_slash else "") + "/".join(parts) + ("/" if trailing_slash else "")
+    assert batch.absolute_path(path or ".") == os.path.abspath(path or ".")

@@ -328,8 +328,7 @@ def test_untouched_entries_are_written_back_as_they_were(project: Path, checked:
     assert {dependency[0] for dependency in before[main].dependencies} == {str(project / "helpers.py")}
 
     cache = ResultCache(folder)  # one entry replaced: main.py no longer follows helpers.py
-    replaced = cache.entries[main]
-    replaced.dependencies = ()
+    replaced = cache.entries[main]._replace(dependencies=())
     cache.store(main, replaced)
     cache.save()
 
@@ -415,8 +414,7 @@ def test_a_damaged_dependency_table_starts_the_cache_afresh(tmp_path: Path) -> N
     results = ResultCache(tmp_path / "cache")
     path = str(tmp_path / "train.py")
     assert results.lookup(path, job.settings) is not None  # the damaged item is named by no entry
-    following = results.entries[path]
-    following.dependencies = ((str(tmp_path / "helpers.py"), (1, 2, 3, 4), b"digest"),)
+    following = results.entries[path]._replace(dependencies=((str(tmp_path / "helpers.py"), (1, 2, 3, 4), b"digest"),))
     results.store(str(tmp_path / "new.py"), following)  # finding its module in the table hashes the table
     results.save()
     (new,) = ResultCache(tmp_path / "cache").entries.values()

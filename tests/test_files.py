@@ -136,6 +136,14 @@ def test_default_excludes(project: Path) -> None:
     assert _shown(["."]) == ["a.py", "pkg/b.py"]
 
 
+def test_a_virtualenv_is_skipped_at_any_depth_but_walked_when_named(project: Path) -> None:
+    _make(project, "a.py", "envs/one/pyvenv.cfg", "envs/one/lib/x.py", "envs/two/PYVENV.CFG/", "envs/two/y.py")
+    # a folder named pyvenv.cfg makes no virtualenv; one named on the command line is walked
+    assert _shown() == ["a.py", "envs/two/y.py"]
+    assert _shown(["envs/one"]) == ["envs/one/lib/x.py"]
+    assert _shown(["envs/one/lib"]) == ["envs/one/lib/x.py"]
+
+
 def test_display_paths_follow_the_command_line(project: Path) -> None:
     _make(project, "src/train.py", "train.py")
     assert _shown(["src/"]) == ["src/train.py"]
