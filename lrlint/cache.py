@@ -75,15 +75,26 @@ def _shared_settings(codes: FrozenSet[str], schedulers: Tuple[Tuple[str, Tuple[s
 def _code_stamp() -> str:
     """lrlint's own code, by the size and modification time of its files: a git checkout or an
     editable install changes the code without changing the version, and must not reuse results."""
-    package = Path(__file__).resolve().parent
-    files = []
-    for path in sorted(package.rglob("*.py")):
+    files = sorted(_code_files(os.path.dirname(os.path.realpath(__file__)), ""))
+    return hashlib.sha256("\n".join(files).encode()).hexdigest()[:16]
+
+
+def _code_files(folder: str, prefix: str) -> Iterator[str]:
+    """`relative/path.py size mtime` of every module below ``folder`` (scandir's strings: this
+    runs at every start, and pathlib's objects cost several times more)."""
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
         try:
-            status = path.stat()
+            if entry.is_dir():
+                yield from _code_files(entry.path, f"{prefix}{entry.name}/")
+            elif entry.name.endswith(".py"):
+                status = entry.stat()
+                yield f"{prefix}{entry.name} {status.st_size} {status.st_mtime_ns}"
         except OSError:
             continue
-        files.append(f"{path.relative_to(package)} {status.st_size} {status.st_mtime_ns}")
-    return hashlib.sha256("\n".join(files).encode()).hexdigest()[:16]
 
 
 class Entry(NamedTuple):
@@ -143,9 +154,11 @@ class ResultCache:
         recorded, recorded_digest, recorded_settings, indices, result = raw
         if recorded_settings != settings or (indices and min(indices) < 0):  # no index counts from the end
             return None
-        current = self._unchanged(path, recorded, recorded_digest)
-        if current is None:
-            return None
+        current = self._stamps.get(path)  # as discovery found it (the usual case: unchanged)
+        if current != recorded:
+            current = self._unchanged(path, recorded, recorded_digest)
+            if current is None:
+                return None
         if current != recorded:  # touched, same bytes: remember the new stamp
             self._raw[path] = (current, *raw[1:])
             self.changed = True

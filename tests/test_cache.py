@@ -87,6 +87,18 @@ def test_other_settings_are_other_results(project: Path, checked: List[str]) -> 
     assert checked == ["train.py", "train.py"]
 
 
+def test_the_code_stamp_lists_every_module_of_the_package_with_its_size_and_time(tmp_path: Path) -> None:
+    (tmp_path / "sub" / "deeper").mkdir(parents=True)
+    for relative in ("a.py", "sub/b.py", "sub/deeper/c.py", "sub/notes.txt"):
+        (tmp_path / relative).write_text("x = 1\n")
+    listed = sorted(cache._code_files(str(tmp_path), ""))
+    assert [line.split(" ")[0] for line in listed] == ["a.py", "sub/b.py", "sub/deeper/c.py"]
+    status = (tmp_path / "sub" / "b.py").stat()
+    assert listed[1] == f"sub/b.py {status.st_size} {status.st_mtime_ns}"
+    package = Path(cache.__file__).resolve().parent
+    assert len(listed) < len(list(cache._code_files(str(package), ""))) == len(list(package.rglob("*.py")))
+
+
 def test_other_lrlint_code_is_other_results(project: Path, checked: List[str], monkeypatch: pytest.MonkeyPatch) -> None:
     """A checkout or editable install changes lrlint without changing its version."""
     (project / "train.py").write_text(TRAIN)
