@@ -88,7 +88,7 @@ def _code_files(folder: str, prefix: str) -> Iterator[str]:
         return
     for entry in entries:
         try:
-            if entry.is_dir():
+            if entry.is_dir(follow_symlinks=False):  # as Path.rglob: a linked folder is not entered
                 yield from _code_files(entry.path, f"{prefix}{entry.name}/")
             elif entry.name.endswith(".py"):
                 status = entry.stat()

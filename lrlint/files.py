@@ -271,7 +271,7 @@ class Excluder:
             return True
         if self.anchored and any_match(self.anchored, self.settings.relpath(path)):
             return True
-        if is_dir and look_for_virtualenv and os.path.isfile(os.path.join(path, "pyvenv.cfg")):  # any virtualenv
+        if is_dir and look_for_virtualenv and _is_virtualenv(path):
             return True
         return self.gitignore is not None and self.gitignore.is_ignored(path, is_dir, boundary, folder)
 
@@ -433,6 +433,7 @@ def _walk(top: str, shown: str, excluders: Excluders, found: Discovery) -> Itera
 
 
 def _is_virtualenv(folder: str) -> bool:
+    """Any virtualenv, whatever its name: what ruff's default excludes skip too."""
     return os.path.isfile(os.path.join(folder, "pyvenv.cfg"))
 
 
