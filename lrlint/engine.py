@@ -21,7 +21,14 @@ from .diagnostics import Diagnostic, FileResult
 from .files import read_regular_file
 from .fixes import Fix, split_lines
 from .parsing import parse_module
-from .prefilter import Definitions, has_optimizer_activity, may_have_findings, names_concerning_schedulers
+from .prefilter import (
+    Definitions,
+    Verdict,
+    has_optimizer_activity,
+    may_have_findings,
+    names_concerning_schedulers,
+    text_verdict,
+)
 from .project import ImportedNames, ProjectModules, names_used_outside_imports, tree_parsed_from
 from .suppress import file_exemptions, filter_suppressed, is_exempt
 
@@ -433,6 +440,9 @@ def _may_have_findings(
     """The pre-filter, with what this file imports from the project (read only when needed)."""
     declared = _declared(schedulers)
     followed = imports if imports is not None else _ProjectImports(source, modules)
+    # The verdict on the text alone is the one an importer of this file asked for, if one did.
+    whole = _module_tests(declared).whole
+    verdict = ProjectModules.earlier_judgement(modules.file, source, whole) if modules is not None else None
 
     def imports_scheduler_code() -> bool:
         for path, names in followed().items():
@@ -451,6 +461,7 @@ def _may_have_findings(
         declared,
         imports_scheduler_code=imports_scheduler_code,
         imports_training_code=followed.train,
+        verdict=verdict if verdict is not None else whole(source),
     )
 
 
@@ -469,7 +480,7 @@ def _hands_out_scheduler_code(path: str, names: ImportedNames, declared: FrozenS
 
 
 class _ModuleTests(NamedTuple):
-    whole: Callable[[str], bool]
+    whole: Callable[[str], Verdict]  # the text alone (see prefilter.text_verdict)
     by_name: Callable[[str], Optional[Definitions]]
 
 
@@ -477,7 +488,7 @@ class _ModuleTests(NamedTuple):
 def _module_tests(declared: FrozenSet[str]) -> _ModuleTests:
     return _ModuleTests(
         # with nothing declared, the very function ``ProjectModules.followed`` asks: one judgement
-        whole=(lambda text: may_have_findings(text, declared)) if declared else may_have_findings,
+        whole=(lambda text: text_verdict(text, declared)) if declared else text_verdict,
         by_name=lambda text: names_concerning_schedulers(text, declared),
     )
 

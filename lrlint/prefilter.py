@@ -30,7 +30,7 @@ from __future__ import annotations
 import ast
 import re
 from functools import lru_cache
-from typing import Callable, Collection, Dict, FrozenSet, Iterable, List, NamedTuple, Optional, Set, Tuple
+from typing import Callable, Collection, Dict, FrozenSet, Iterable, List, NamedTuple, Optional, Set, Tuple, Union
 
 from .model.known import looks_like_scheduler
 
@@ -90,14 +90,45 @@ def may_have_findings(
     declared_names: Collection[str] = (),
     imports_scheduler_code: Callable[[], bool] = lambda: False,
     imports_training_code: Callable[[], bool] = lambda: False,
+    verdict: "Optional[Verdict]" = None,
 ) -> bool:
     """Whether ``source`` may produce a finding. ``declared_names`` are the project's own scheduler
     classes (their last component); the callables say whether a project module the source imports
-    builds/steps schedulers, or trains at all (asked only when the code alone cannot decide)."""
-    if _mentions_schedulers(source, declared_names):
-        if concerns_schedulers(code_of(source), declared_names, imports_training_code):
-            return True
+    builds/steps schedulers, or trains at all (asked only when the code alone cannot decide).
+    ``verdict``, when given, is ``text_verdict(source, declared_names)``, judged already."""
+    if verdict is None:
+        verdict = text_verdict(source, declared_names)
+    if verdict is True or (verdict is NEEDS_TRAINING and imports_training_code()):
+        return True
     return imports_scheduler_code()
+
+
+class _NeedsTraining:
+    """The verdict on code that steps a scheduler-like name with no optimizer activity in sight:
+    it concerns schedulers only if it imports project code that trains. False as a truth value,
+    which is the verdict on the code alone."""
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return "NEEDS_TRAINING"
+
+
+NEEDS_TRAINING = _NeedsTraining()
+Verdict = Union[bool, _NeedsTraining]
+
+
+def text_verdict(source: str, declared_names: Collection[str] = ()) -> Verdict:
+    """``may_have_findings`` of the text alone, before anything it imports is asked: True, False,
+    or NEEDS_TRAINING. Its truth is the verdict on a module that imports nothing; a file's own
+    check may reuse it from the judgement made when an importer asked about the file."""
+    if not _mentions_schedulers(source, declared_names):
+        return False
+    needs_training: List[bool] = []
+    if concerns_schedulers(code_of(source), declared_names, lambda: bool(needs_training.append(True))):
+        return True
+    return NEEDS_TRAINING if needs_training else False
 
 
 def has_optimizer_activity(source: str) -> bool:

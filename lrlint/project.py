@@ -34,7 +34,7 @@ from typing import (
 )
 
 from .followed import FollowedModule
-from .prefilter import code_of, may_have_findings
+from .prefilter import code_of, text_verdict
 
 if TYPE_CHECKING:  # libcst is imported only when a module is parsed: the pre-filter needs none of it
     import libcst as cst
@@ -85,46 +85,12 @@ class ProjectModules:
         each with the names taken from it: `from utils import a, b` -> {…/utils.py: {"a", "b"}};
         `import utils`, `from pkg import utils` and `from utils import *` take the whole module (None)."""
         found: Dict[str, ImportedNames] = {}
-
-        def take(path: str, names: ImportedNames) -> None:
-            if names is None or (path in found and found[path] is None):
-                found[path] = None
-            else:
-                found[path] = (found.get(path) or frozenset()) | names
-
-        def resolve(qualname: str) -> Optional[Tuple[str, Tuple[str, ...]]]:
-            return _resolve(self._folder, self._roots, qualname)
-
         for match in _import_statements(source):
-            module, parenthesized, listed, imported = match.groups()
-            if module is None:  # `import a.b as c, d`
-                for name in _import_list(imported) or []:
-                    resolved = resolve(name + ".x")  # `.x`: any attribute of that module
-                    if resolved is not None:
-                        take(resolved[0], None)
-                continue
-            names = _import_list(parenthesized if parenthesized is not None else listed)
-            joiner = "" if module.endswith(".") else "."
-            if names is None:  # `*`, or a list this reading cannot split: the whole module
-                resolved = resolve(module + joiner + "x")
-                if resolved is not None:
-                    take(resolved[0], None)
-                continue
-            # `from m import a, b`: where `m` may start is looked up once, not once per name
-            # (`from . import a` names no module to start from: each name is one)
-            located = _search(self._folder, self._roots, module + ".x") if module.strip(".") else None
-            if located is None and module.strip("."):
-                continue  # no project file can be `m`, nor `m.a`
-            for name in names:
-                if located is not None:
-                    search, parts = located
-                    resolved = _find_module(search, parts[:-1] + (name, "x"))
+            for path, names in _statement_imports(self._folder, self._roots, *match.groups()):
+                if names is None or (path in found and found[path] is None):
+                    found[path] = None
                 else:
-                    resolved = resolve(module + joiner + name + ".x")
-                if resolved is not None:
-                    path, attributes = resolved
-                    # a submodule (`from pkg import utils`), or a path this reading cannot place
-                    take(path, frozenset([name]) if attributes == (name, "x") else None)
+                    found[path] = (found.get(path) or frozenset()) | names
         return found  # paths as strings: a file imports dozens of names, and Path objects cost
 
     @staticmethod
@@ -150,6 +116,16 @@ class ProjectModules:
         return _JUDGED[memo]  # type: ignore[no-any-return]
 
     @staticmethod
+    def earlier_judgement(path: StrPath, source: str, judgement: Callable[[str], _T]) -> Optional[_T]:
+        """``judgement`` of exactly ``source`` when this process made it already, because a file it
+        checked imports the module at ``path``; None when it did not. Reads nothing: the check of
+        a file asks it of the file's own text."""
+        key = _LATEST.get(os.fspath(path))
+        if key is None or (key, judgement) not in _JUDGED or not _same_text(_SOURCE.get(key, b""), source):
+            return None
+        return _JUDGED[(key, judgement)]  # type: ignore[no-any-return]
+
+    @staticmethod
     def worth_following(path: StrPath) -> bool:
         """Whether the module imports a training library and mentions training at all."""
         return _worth_following(path)
@@ -168,7 +144,7 @@ class ProjectModules:
     def followed(path: StrPath) -> Optional[FollowedModule]:
         """The module as the analysis follows into it (see lrlint.followed); None when it cannot
         be read or parsed. A module that may have findings of its own is parsed whole."""
-        if ProjectModules.satisfies(path, may_have_findings):
+        if ProjectModules.satisfies(path, text_verdict):
             tree = ProjectModules.parse(path)
             return FollowedModule.whole(tree) if tree is not None else None
         return _kept(_SPLIT, path, _split)
@@ -215,6 +191,7 @@ _Key = Tuple[str, int, int]  # path, mtime, size: an edited file is read anew
 _RECORDERS: List[Tuple[Set[_Key], Dict[str, _Key]]] = []
 _DIGESTS: Dict[_Key, bytes] = {}
 _STAMPS: Dict[_Key, Tuple[int, int, int, int]] = {}
+_LATEST: Dict[str, _Key] = {}  # a module path -> the key it was last read under
 
 
 @contextmanager
@@ -247,6 +224,7 @@ def _read(path: StrPath) -> Tuple[Optional[_Key], bytes]:
     except OSError:
         return None, b""
     key = (name, stat.st_mtime_ns, stat.st_size)
+    _LATEST[name] = key
     for reads, looked_at in _RECORDERS:
         reads.add(key)
         looked_at[name] = key
@@ -325,6 +303,49 @@ def _import_statements(source: str) -> Iterator["re.Match[str]"]:
             index = source.find("import", match.end())
         else:
             index = source.find("import", index + 6)
+
+
+# A folder's files mostly repeat the same import statements (`from ...utils import logging`),
+# which resolve alike from anywhere in the folder: each is resolved once per folder.
+@lru_cache(maxsize=16384)
+def _statement_imports(
+    folder: str,
+    roots: Tuple[str, ...],
+    module: Optional[str],
+    parenthesized: Optional[str],
+    listed: Optional[str],
+    imported: Optional[str],
+) -> Tuple[Tuple[str, ImportedNames], ...]:
+    """The project files one import statement (the groups of ``_IMPORT``) names from ``folder``,
+    each with a name taken from it, or None for the whole module."""
+    found: List[Tuple[str, ImportedNames]] = []
+    if module is None:  # `import a.b as c, d`
+        for name in _import_list(imported or "") or []:
+            resolved = _resolve(folder, roots, name + ".x")  # `.x`: any attribute of that module
+            if resolved is not None:
+                found.append((resolved[0], None))
+        return tuple(found)
+    names = _import_list(parenthesized if parenthesized is not None else listed or "")
+    joiner = "" if module.endswith(".") else "."
+    if names is None:  # `*`, or a list this reading cannot split: the whole module
+        resolved = _resolve(folder, roots, module + joiner + "x")
+        return ((resolved[0], None),) if resolved is not None else ()
+    # `from m import a, b`: where `m` may start is looked up once, not once per name
+    # (`from . import a` names no module to start from: each name is one)
+    located = _search(folder, roots, module + ".x") if module.strip(".") else None
+    if located is None and module.strip("."):
+        return ()  # no project file can be `m`, nor `m.a`
+    for name in names:
+        if located is not None:
+            search, parts = located
+            resolved = _find_module(search, parts[:-1] + (name, "x"))
+        else:
+            resolved = _resolve(folder, roots, module + joiner + name + ".x")
+        if resolved is not None:
+            path, attributes = resolved
+            # a submodule (`from pkg import utils`), or a path this reading cannot place
+            found.append((path, frozenset([name]) if attributes == (name, "x") else None))
+    return tuple(found)
 
 
 def _resolve(folder: str, roots: Tuple[str, ...], qualname: str) -> Optional[Tuple[str, Tuple[str, ...]]]:

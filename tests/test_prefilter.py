@@ -22,7 +22,7 @@ from lrlint.prefilter import (
     may_have_findings,
     names_concerning_schedulers,
 )
-from lrlint.project import names_used_outside_imports
+from lrlint.project import ProjectModules, names_used_outside_imports
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = sorted((ROOT / "fixtures").glob("*/*.py"))
@@ -172,6 +172,38 @@ def test_declared_schedulers_and_imported_modules_keep_a_file() -> None:
     assert may_have_findings(source, imports_scheduler_code=lambda: True) is True
     named = "def f(scheduler):\n    scheduler.step()\n    helpers.run()\n"
     assert may_have_findings(named, imports_training_code=lambda: True) is True
+
+
+def test_the_text_alone_says_when_only_imported_training_code_decides() -> None:
+    named = "def f(scheduler):\n    scheduler.step()\n    helpers.run()\n"
+    assert prefilter.text_verdict(named) is prefilter.NEEDS_TRAINING
+    assert not prefilter.text_verdict(named)  # a module that imports nothing: no candidate
+    assert may_have_findings(named, verdict=prefilter.NEEDS_TRAINING, imports_training_code=lambda: True) is True
+    assert may_have_findings(named, imports_training_code=lambda: False) is False
+    assert prefilter.text_verdict("import os\n") is False
+    assert prefilter.text_verdict("s = StepLR(opt, 1)\n") is True
+    assert prefilter.text_verdict("w = Warm(opt)\n", ["Warm"]) is True
+
+
+def test_a_file_judged_when_imported_is_not_judged_again_by_its_own_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    helper = tmp_path / "helpers.py"
+    helper.write_text(HELPERS)
+    assert ProjectModules.earlier_judgement(helper, HELPERS, prefilter.text_verdict) is None  # never asked
+    assert engine._may_have_findings(
+        "from helpers import build_scheduler\nbuild_scheduler(o, 1)\n",
+        None,
+        engine.ProjectModules(tmp_path / "train.py"),
+    )
+    assert ProjectModules.earlier_judgement(helper, HELPERS, prefilter.text_verdict) is True
+    assert ProjectModules.earlier_judgement(helper, HELPERS + "x = 1\n", prefilter.text_verdict) is None  # other text
+    judged = []
+    monkeypatch.setattr(prefilter, "concerns_schedulers", lambda *args: judged.append(args) or False)
+    assert engine._may_have_findings(HELPERS, None, engine.ProjectModules(helper))  # the verdict made before
+    assert judged == []
+    # an edited file is judged anew: its text is not the text judged before
+    assert not engine._may_have_findings("import os\n", None, engine.ProjectModules(helper))
 
 
 def _analysed_anyway(monkeypatch: pytest.MonkeyPatch, source: str, path: Path) -> List[str]:
