@@ -118,12 +118,11 @@ def lint_source(
     """Check Python source text; ``codes`` limits the rules (default: every rule); ``schedulers``
     declares the project's own schedulers by cadence, as ``[tool.lrlint.schedulers]`` does;
     ``source_file``, the file on disk, lets the analysis follow imports into the project's other files."""
-    enabled = frozenset(RULES) if codes is None else frozenset(codes)
-    exempt_file = file_exemptions(source)
-    enabled = frozenset(code for code in enabled if not is_exempt(code, exempt_file))
-    if not enabled:
+    selected = frozenset(RULES) if codes is None else frozenset(codes)
+    if not selected:
         return []
-    diagnostics = [d for d in _analyse(source, path, enabled, schedulers, source_file) if d.code in enabled]
+    diagnostics, enabled = _analyse(source, path, selected, schedulers, source_file)
+    diagnostics = [d for d in diagnostics if d.code in enabled]
     here = [d for d in diagnostics if d.path == path]
     elsewhere = [d for d in diagnostics if d.path != path]  # in an imported module: its own noqa applied
     if here:  # the lines are split only to read their noqa comments (most files have no finding)
@@ -134,14 +133,33 @@ def lint_source(
 def _analyse(
     source: str,
     path: str,
-    enabled: frozenset,
+    selected: frozenset,
     schedulers: Optional[Mapping[str, Tuple[str, ...]]],
     source_file: Optional[Path],
-) -> List[Diagnostic]:
+) -> Tuple[List[Diagnostic], frozenset]:
+    """The file's diagnostics, and the codes its `# lrlint: noqa` comments leave enabled."""
     modules = ProjectModules(source_file) if source_file is not None else None
     imports = _ProjectImports(source, modules)
     if not _may_have_findings(source, schedulers, modules, imports):
-        return []  # nothing a rule needs: the file is not even parsed (see lrlint.prefilter)
+        return [], selected  # nothing a rule needs: the file is not even parsed (see lrlint.prefilter)
+    # Read only now: lower-casing every file to look for `noqa` cost more than this whole check
+    # of a file the pre-filter skips.
+    exempt_file = file_exemptions(source)
+    enabled = frozenset(code for code in selected if not is_exempt(code, exempt_file))
+    if not enabled:
+        return [], enabled
+    return _findings(source, path, enabled, schedulers, modules, imports), enabled
+
+
+def _findings(
+    source: str,
+    path: str,
+    enabled: frozenset,
+    schedulers: Optional[Mapping[str, Tuple[str, ...]]],
+    modules: Optional[ProjectModules],
+    imports: _ProjectImports,
+) -> List[Diagnostic]:
+    """The diagnostics of a file the pre-filter keeps, for the ``enabled`` rules."""
     from .locate import Positions
     from .model import build_model, known
     from .rules import run_rules
