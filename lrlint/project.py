@@ -86,7 +86,7 @@ class ProjectModules:
         `import utils`, `from pkg import utils` and `from utils import *` take the whole module (None)."""
         found: Dict[str, ImportedNames] = {}
         for match in _import_statements(source):
-            for path, names in _statement_imports(self._folder, self._roots, *match.groups()):
+            for path, names in _statement_imports(self._folder, self._roots, match.groups()):
                 if names is None or (path in found and found[path] is None):
                     found[path] = None
                 else:
@@ -305,17 +305,46 @@ def _import_statements(source: str) -> Iterator["re.Match[str]"]:
             index = source.find("import", index + 6)
 
 
-# A folder's files mostly repeat the same import statements (`from ...utils import logging`),
-# which resolve alike from anywhere in the folder: each is resolved once per folder.
-@lru_cache(maxsize=16384)
-def _statement_imports(
+Statement = Tuple[Optional[str], Optional[str], Optional[str], Optional[str]]  # the groups of _IMPORT
+StatementImports = Tuple[Tuple[str, ImportedNames], ...]
+# Files repeat the same import statements (`from ...utils import logging` in every model of a
+# library), and a statement resolves alike wherever the folders it is searched from are the same:
+# each is resolved once per such place, which two thirds of the library's statements share.
+_STATEMENTS: Dict[Tuple[object, Statement], StatementImports] = {}
+MAX_STATEMENTS = 32768  # then forgotten all at once: a few megabytes
+
+
+def _statement_imports(folder: str, roots: Tuple[str, ...], statement: Statement) -> StatementImports:
+    """The project files one import statement names from ``folder`` (see ``_resolve_statement``)."""
+    key = (_searched_from(folder, roots, statement[0]), statement)
+    found = _STATEMENTS.get(key)
+    if found is None:
+        if len(_STATEMENTS) >= MAX_STATEMENTS:
+            _STATEMENTS.clear()
+        found = _STATEMENTS[key] = _resolve_statement(folder, roots, *statement)
+    return found
+
+
+def _searched_from(folder: str, roots: Tuple[str, ...], module: Optional[str]) -> object:
+    """What resolving `from module import ...` depends on besides its text: the package a
+    relative import climbs to, or the folders where an absolute one's first name exists. An
+    `import a, b` is looked up from the folder itself."""
+    if module is None:
+        return ("import", folder, roots)
+    dots = len(module) - len(module.lstrip("."))
+    if dots:
+        return ("relative", _relative_base(folder, dots))
+    return ("absolute", _start_folders(folder, roots, module.split(".", 1)[0]))
+
+
+def _resolve_statement(
     folder: str,
     roots: Tuple[str, ...],
     module: Optional[str],
     parenthesized: Optional[str],
     listed: Optional[str],
     imported: Optional[str],
-) -> Tuple[Tuple[str, ImportedNames], ...]:
+) -> StatementImports:
     """The project files one import statement (the groups of ``_IMPORT``) names from ``folder``,
     each with a name taken from it, or None for the whole module."""
     found: List[Tuple[str, ImportedNames]] = []
@@ -364,14 +393,17 @@ def _search(folder: str, roots: Tuple[str, ...], qualname: str) -> Optional[Tupl
         return None
     if dots:
         base = _relative_base(folder, dots)
-        if base is None:
-            return None
-        search: Tuple[str, ...] = (base,)
+        search = (base,) if base is not None and _has_entry(base, parts[0]) else ()
     else:
-        search = (folder,) + tuple(root for root in roots if root != folder)
-    # most imports name an installed package: one cached look per root settles them
-    search = tuple(root for root in search if _has_entry(root, parts[0]))
+        search = _start_folders(folder, roots, parts[0])
     return (search, parts) if search else None
+
+
+def _start_folders(folder: str, roots: Tuple[str, ...], name: str) -> Tuple[str, ...]:
+    """Where an absolute import of ``name`` may start: the importer's folder, then the roots.
+    Most imports name an installed package: one cached look per root settles them."""
+    searched = (folder,) + tuple(root for root in roots if root != folder)
+    return tuple(root for root in searched if _has_entry(root, name))
 
 
 @lru_cache(maxsize=16384)
