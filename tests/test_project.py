@@ -362,3 +362,31 @@ def test_a_checked_file_is_resolved_as_path_resolve_does(tmp_path: Path, monkeyp
         str(tmp_path / "other" / "link" / "x.py"),
     ):
         assert _resolved(Path(given)) == Path(given).resolve(), given
+
+
+def test_modules_are_found_from_each_folders_listing(tmp_path: Path) -> None:
+    # Where an import may lead is read from each folder's listing, read once, instead of a stat
+    # per candidate path: the same answers, links followed, broken links and odd entries left out.
+    from lrlint import project
+
+    (tmp_path / "pkg" / "sub").mkdir(parents=True)
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "mod.py").write_text("")
+    (tmp_path / "pkg" / "sub" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "folder.py").mkdir()  # a folder, not a module
+    (tmp_path / "linked").symlink_to(tmp_path / "pkg", target_is_directory=True)
+    (tmp_path / "gone.py").symlink_to(tmp_path / "nowhere.py")
+    root = str(tmp_path)
+    assert project._module_file(root, ("pkg", "mod")) == str(tmp_path / "pkg" / "mod.py")
+    assert project._module_file(root, ("pkg",)) == str(tmp_path / "pkg" / "__init__.py")
+    assert project._module_file(root, ("pkg", "sub")) == str(tmp_path / "pkg" / "sub" / "__init__.py")
+    assert project._module_file(root, ("linked", "mod")) == str(tmp_path / "linked" / "mod.py")
+    assert project._module_file(root, ("pkg", "folder")) is None
+    assert project._module_file(root, ("gone",)) is None
+    assert project._module_file(root, ("absent", "mod")) is None
+    assert project._has_entry(root, "pkg") and project._has_entry(root, "linked")
+    assert not project._has_entry(root, "gone") and not project._has_entry(root, "absent")
+    assert project._listing(str(tmp_path / "absent")) == project._ABSENT
+    assert project._relative_base(str(tmp_path / "pkg" / "sub"), 2) == str(tmp_path / "pkg")
+    assert project._relative_base(str(tmp_path / "pkg"), 2) == root
+    assert project._relative_base(root, 2) is None  # above the top-level package
