@@ -464,11 +464,12 @@ def _may_have_findings(
 
     def imports_scheduler_code() -> bool:
         for path, names in followed().items():
-            if not _hands_out_scheduler_code(path, names, declared):
+            if not _hands_out_scheduler_code(path, None, declared):  # the module's code as a whole
                 continue
             if names is None:  # the module itself
                 return True
-            # asked last, of the few files it concerns: names only imported (re-exported) do not count
+            # Names only imported (a package's __init__ re-exports them) do not count; the others
+            # count through their definitions, judged by name (see _hands_out_scheduler_code).
             used = names_used_outside_imports(source, names)
             if used and _hands_out_scheduler_code(path, used, declared):
                 return True

@@ -356,6 +356,26 @@ def test_an_importer_is_a_candidate_only_through_the_names_it_takes(tmp_path: Pa
     assert candidate("from helpers import build_scheduler; build_scheduler(o, 1)\n")
 
 
+def test_a_module_is_judged_by_name_only_for_names_its_importer_uses(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Judging a module's names means parsing it: a package's __init__ that only re-exports
+    # them must not cost that.
+    (tmp_path / "helpers_reexported.py").write_text(HELPERS)
+    judged: List[str] = []
+    original = engine.names_concerning_schedulers
+    monkeypatch.setattr(engine, "names_concerning_schedulers", lambda *args: judged.append("x") or original(*args))
+    engine._module_tests.cache_clear()
+    checked = engine.ProjectModules(tmp_path / "__init__.py")
+    assert not engine._may_have_findings("from helpers_reexported import build_scheduler\n", None, checked)
+    assert judged == []
+    assert engine._may_have_findings(
+        "from helpers_reexported import build_scheduler\nbuild_scheduler(o)\n", None, checked
+    )
+    assert judged == ["x"]
+    engine._module_tests.cache_clear()
+
+
 @pytest.mark.parametrize(
     "source, used",
     [
