@@ -125,10 +125,7 @@ def text_verdict(source: str, declared_names: Collection[str] = ()) -> Verdict:
     check may reuse it from the judgement made when an importer asked about the file."""
     if not _mentions_schedulers(source, declared_names):
         return False
-    needs_training: List[bool] = []
-    if concerns_schedulers(code_of(source), declared_names, lambda: bool(needs_training.append(True))):
-        return True
-    return NEEDS_TRAINING if needs_training else False
+    return _code_verdict(code_of(source), declared_names)
 
 
 def has_optimizer_activity(source: str) -> bool:
@@ -157,6 +154,13 @@ def concerns_schedulers(
     code: str, declared_names: Collection[str] = (), imports_training_code: Callable[[], bool] = lambda: False
 ) -> bool:
     """(a) or (b) of the module docstring, on code whose strings and comments are blanked."""
+    verdict = _code_verdict(code, declared_names)
+    return verdict is True or (verdict is NEEDS_TRAINING and imports_training_code())
+
+
+def _code_verdict(code: str, declared_names: Collection[str]) -> Verdict:
+    """``concerns_schedulers`` before any import is asked: NEEDS_TRAINING for code that steps a
+    scheduler-like name with no optimizer activity in sight."""
     if _names_declared(code, declared_names):
         return True
     if not any(word in code for word in _SUBSTRINGS):
@@ -165,7 +169,7 @@ def concerns_schedulers(
         return True
     if not _any_search(_STEPPED, code) or not _names_a_scheduler(code):
         return False
-    return _optimizer_activity(code) or imports_training_code()
+    return True if _optimizer_activity(code) else NEEDS_TRAINING
 
 
 def _names_declared(code: str, declared_names: Collection[str]) -> bool:

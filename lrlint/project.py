@@ -481,7 +481,7 @@ _ABSENT = _Listing(frozenset(), frozenset())
 def _listing(folder: str) -> Optional[_Listing]:
     """The names of a folder's files and subfolders (links followed), read once: the import
     lookups ask whether a few dozen modules exist in each folder they search, which was a stat
-    each (56,000 over the library corpus). Empty for a folder that does not exist; None for one
+    each (about 53,000 over the library corpus). Empty for a folder that does not exist; None for one
     that cannot be listed, whose entries may still be reachable."""
     files: List[str] = []
     folders: List[str] = []

@@ -199,7 +199,7 @@ def test_a_file_judged_when_imported_is_not_judged_again_by_its_own_check(
     assert ProjectModules.earlier_judgement(helper, HELPERS, prefilter.text_verdict) is True
     assert ProjectModules.earlier_judgement(helper, HELPERS + "x = 1\n", prefilter.text_verdict) is None  # other text
     judged = []
-    monkeypatch.setattr(prefilter, "concerns_schedulers", lambda *args: judged.append(args) or False)
+    monkeypatch.setattr(prefilter, "_code_verdict", lambda *args: judged.append(args) or False)
     assert engine._may_have_findings(HELPERS, None, engine.ProjectModules(helper))  # the verdict made before
     assert judged == []
     # an edited file is judged anew: its text is not the text judged before
@@ -365,7 +365,6 @@ def test_a_module_is_judged_by_name_only_for_names_its_importer_uses(
     judged: List[str] = []
     original = engine.names_concerning_schedulers
     monkeypatch.setattr(engine, "names_concerning_schedulers", lambda *args: judged.append("x") or original(*args))
-    engine._module_tests.cache_clear()
     checked = engine.ProjectModules(tmp_path / "__init__.py")
     assert not engine._may_have_findings("from helpers_reexported import build_scheduler\n", None, checked)
     assert judged == []
@@ -373,7 +372,6 @@ def test_a_module_is_judged_by_name_only_for_names_its_importer_uses(
         "from helpers_reexported import build_scheduler\nbuild_scheduler(o)\n", None, checked
     )
     assert judged == ["x"]
-    engine._module_tests.cache_clear()
 
 
 @pytest.mark.parametrize(
