@@ -30,6 +30,7 @@ from .prefilter import (
     text_verdict,
 )
 from .project import ImportedNames, ProjectModules, names_used_outside_imports, tree_parsed_from
+from .startup import import_analysis
 from .suppress import file_exemptions, filter_suppressed, is_exempt
 
 if TYPE_CHECKING:
@@ -160,6 +161,7 @@ def _findings(
     imports: _ProjectImports,
 ) -> List[Diagnostic]:
     """The diagnostics of a file the pre-filter keeps, for the ``enabled`` rules."""
+    import_analysis()  # before the imports below, which it makes cheaper
     from .locate import Positions
     from .model import build_model, known
     from .rules import run_rules
@@ -291,6 +293,7 @@ def _compiles(source: str, path: str) -> bool:
 def parse_module_safely(data: bytes) -> "Optional[cst.Module]":
     """A project module's libcst tree (from its bytes, as libcst reads them), or None when it does
     not parse or must not reach libcst: the guard of ``_parse`` for the modules a file imports."""
+    import_analysis()
     import libcst as cst
 
     try:

@@ -15,6 +15,8 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Union
 
+from .startup import import_analysis
+
 if TYPE_CHECKING:
     import libcst as cst
 
@@ -23,6 +25,7 @@ _parsing = threading.local()  # .active: this thread is inside parse_module
 
 def parse_module(source: Union[str, bytes]) -> "cst.Module":
     """``libcst.parse_module(source)``: the same tree and the same errors, faster."""
+    import_analysis()
     import libcst as cst
 
     _install()

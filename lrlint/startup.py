@@ -1,0 +1,134 @@
+"""Importing libcst and the analysis at about half the cost: their dataclasses' methods compiled once.
+
+libcst defines some two hundred dataclasses, lrlint's training-loop model some thirty. For each,
+``dataclasses`` writes the source text of ``__init__``, ``__eq__``, ``__repr__``, ``__hash__``…
+and compiles it with ``exec``: about 1,000 compilations, half of ``import libcst`` (some 0.15 of
+0.3 s here), paid by every process that checks a file before it reads a line. Python keeps no
+bytecode of such text, as it does of modules in ``__pycache__``.
+
+So while lrlint imports them, ``dataclasses`` calls an ``exec`` that looks the text up in a
+cache of code objects kept beside lrlint's own bytecode (``__pycache__``, the same rules: not
+written under ``PYTHONDONTWRITEBYTECODE``, under ``sys.pycache_prefix`` when set), and compiles
+only text it has not seen. The key is the whole text and the file is tagged with the
+interpreter's bytecode version, so a method is either the one ``exec`` would have compiled from
+that text or compiled anew: new versions of Python or libcst only cost a miss. Outside those
+imports, ``dataclasses`` is left as it was.
+"""
+
+from __future__ import annotations
+
+import builtins
+import importlib.util
+import marshal
+import os
+import sys
+from types import CodeType
+from typing import Any, Dict, Optional
+
+_CACHE_NAME = "dataclass_methods"  # in __pycache__: dataclass_methods.cpython-311.marshal
+
+
+def import_analysis() -> None:
+    """Import libcst and lrlint's analysis, the first time in a process with the compiled methods
+    reused (later calls return at once). Called before anything parses or analyses a file."""
+    global _imported
+    if _imported:
+        return
+    _imported = True
+    import dataclasses
+
+    if "exec" in vars(dataclasses):  # not the builtin: someone else's patch, left alone
+        _import_modules()
+        return
+    path = cache_path()
+    methods = _CompiledMethods(_read(path) if path is not None else {})
+    dataclasses.exec = methods.exec  # type: ignore[attr-defined]  # shadows the builtin there only
+    try:
+        _import_modules()
+    finally:
+        del dataclasses.exec  # type: ignore[attr-defined]
+    if path is not None and methods.compiled_anew and not sys.dont_write_bytecode:
+        _write(path, methods.used)
+
+
+_imported = False
+
+
+def _import_modules() -> None:
+    """libcst, and the modules of lrlint that define the training-loop model's dataclasses."""
+    import libcst  # noqa: F401
+
+    from . import locate, rules, slicing  # noqa: F401
+    from .model import extract  # noqa: F401
+
+
+def cache_path() -> Optional[str]:
+    """Where this interpreter keeps the compiled methods: None when it has no bytecode cache tag."""
+    if sys.implementation.cache_tag is None:
+        return None
+    beside = os.path.join(os.path.dirname(os.path.abspath(__file__)), _CACHE_NAME + ".py")
+    return os.path.splitext(importlib.util.cache_from_source(beside))[0] + ".marshal"
+
+
+class _CompiledMethods:
+    """The ``exec`` that ``dataclasses`` calls during the import: cached code for a known text."""
+
+    def __init__(self, compiled: Dict[str, CodeType]) -> None:
+        self._compiled = compiled
+        self.used: Dict[str, CodeType] = {}  # what this import used: what the file keeps
+        self.compiled_anew = False
+
+    def exec(self, source: Any, globals: Any = None, locals: Any = None) -> None:
+        if isinstance(source, str):
+            code = self._compiled.get(source)
+            if code is None:
+                # What exec(source) compiles from dataclasses, which has no __future__ import.
+                code = compile(source, "<string>", "exec", dont_inherit=True)
+                self.compiled_anew = True
+            self.used[source] = code
+            source = code
+        if globals is None:  # exec's own default: the caller's namespace, not this frame's
+            caller = sys._getframe(1)
+            globals = caller.f_globals
+            if locals is None:
+                locals = caller.f_locals
+        builtins.exec(source, globals, locals)
+
+
+def _read(path: str) -> Dict[str, CodeType]:
+    """The cached methods: none when the file is absent, unreadable or from another bytecode."""
+    try:
+        with open(path, "rb") as file:
+            data = file.read()
+    except OSError:
+        return {}
+    magic = importlib.util.MAGIC_NUMBER
+    if not data.startswith(magic):
+        return {}
+    try:
+        compiled = marshal.loads(data[len(magic) :])
+    except (EOFError, ValueError, TypeError):
+        return {}
+    if not isinstance(compiled, dict):
+        return {}
+    return {text: code for text, code in compiled.items() if isinstance(text, str) and isinstance(code, CodeType)}
+
+
+def _write(path: str, compiled: Dict[str, CodeType]) -> None:
+    """Replace the file whole, as Python writes bytecode: a concurrent reader sees the old file or
+    the new one. A folder that cannot be written (a read-only install) only means no cache."""
+    temporary = f"{path}.{os.getpid()}"
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except OSError:
+        return
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(importlib.util.MAGIC_NUMBER + marshal.dumps(compiled))
+        os.replace(temporary, path)
+    except OSError:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
