@@ -14,7 +14,7 @@ from typing import Dict
 
 import pytest
 
-from lrlint.startup import _CompiledMethods, _read, _write
+from lrlint.startup import _MOST_KEPT, _CompiledMethods, _kept, _read, _write
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -41,7 +41,11 @@ def shape(value):
                 value.co_argcount, value.co_kwonlyargcount]
     return repr(value)
 
-if sys.argv[1] == "cached":
+if sys.argv[1] in ("cached", "engine first", "libcst first"):
+    if sys.argv[1] == "engine first":  # as the command line does: the model package comes earlier
+        import lrlint.engine
+    if sys.argv[1] == "libcst first":  # as a program that uses libcst and lrlint's API does
+        import libcst
     from lrlint.startup import import_analysis
     import_analysis()
 else:
@@ -94,6 +98,14 @@ def test_cached_methods_are_the_ones_a_plain_import_compiles(tmp_path):
     assert first["compiled"] > 500  # the first process compiles them...
     assert again["compiled"] == 0  # ...the next one compiles none
     assert not first["patched"] and not again["patched"]  # dataclasses is as it was
+
+
+def test_processes_that_import_in_another_order_share_the_cache(tmp_path):
+    # Each compiles methods the other does not: libcst's, and those of lrlint's model package.
+    rounds = [_probe(mode, tmp_path)["compiled"] for mode in ["engine first", "libcst first"] * 2]
+
+    assert rounds[0] > 500 and rounds[1] > 0
+    assert rounds[2:] == [0, 0]  # neither order makes the other compile again
 
 
 def test_no_cache_is_written_where_bytecode_is_not(tmp_path):
@@ -154,3 +166,12 @@ def test_the_cache_file_round_trips_and_ignores_what_is_not_code(tmp_path):
     assert _read(path) == {"x = 1": code}
     assert _read(str(tmp_path / "absent.marshal")) == {}
     assert os.listdir(tmp_path / "sub") == ["methods.marshal"]  # no temporary file left behind
+
+
+def test_stale_methods_are_dropped_past_the_bound():
+    code = compile("x = 1", "<string>", "exec")
+    used = {"used": code}
+
+    assert _kept({"other": code}, used) == {"other": code, "used": code}
+    stale = {str(number): code for number in range(_MOST_KEPT)}
+    assert _kept(stale, used) == used
