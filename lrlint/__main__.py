@@ -1,5 +1,5 @@
 """``python -m lrlint``: the same as the ``lrlint`` command."""
 
-from .cli import main
+from .startup import command_line
 
-raise SystemExit(main())
+raise SystemExit(command_line())

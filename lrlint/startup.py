@@ -1,18 +1,19 @@
-"""Importing libcst and the analysis at about half the cost: their dataclasses' methods compiled once.
+"""Starting up at less cost: the methods of libcst's and lrlint's dataclasses compiled once.
 
-libcst defines some two hundred dataclasses, lrlint's training-loop model some thirty. For each,
-``dataclasses`` writes the source text of ``__init__``, ``__eq__``, ``__repr__``, ``__hash__``…
-and compiles it with ``exec``: about 1,000 compilations, half of ``import libcst`` (some 0.15 of
-0.3 s here), paid by every process that checks a file before it reads a line. Python keeps no
-bytecode of such text, as it does of modules in ``__pycache__``.
+libcst defines some two hundred dataclasses, lrlint some fifty. For each, ``dataclasses`` writes
+the source text of ``__init__``, ``__eq__``, ``__repr__``, ``__hash__``… and compiles it with
+``exec``: about 1,000 compilations in a process that checks a file, half of ``import libcst``
+(some 0.15 of 0.3 s here), before it reads a line. Python keeps no bytecode of such text, as it
+does of modules in ``__pycache__``.
 
-So while lrlint imports them, ``dataclasses`` calls an ``exec`` that looks the text up in a
-cache of code objects kept beside lrlint's own bytecode (``__pycache__``, the same rules: not
-written under ``PYTHONDONTWRITEBYTECODE``, under ``sys.pycache_prefix`` when set), and compiles
-only text it has not seen. The key is the whole text and the file is tagged with the
-interpreter's bytecode version, so a method is either the one ``exec`` would have compiled from
-that text or compiled anew: new versions of Python or libcst only cost a miss. Outside those
-imports, ``dataclasses`` is left as it was.
+So while lrlint imports its command line (``command_line``) and its analysis (``import_analysis``),
+``dataclasses`` calls an ``exec`` that looks the text up in a cache of code objects kept beside
+lrlint's own bytecode (``__pycache__``, the same rules: not written under
+``PYTHONDONTWRITEBYTECODE``, under ``sys.pycache_prefix`` when set), and compiles only text it has
+not seen. The key is the whole text and the file is tagged with the interpreter's bytecode
+version, so a method is either the one ``exec`` would have compiled from that text or compiled
+anew: new versions of Python or libcst only cost a miss. Outside those imports, ``dataclasses``
+is left as it was.
 """
 
 from __future__ import annotations
@@ -22,10 +23,17 @@ import importlib.util
 import marshal
 import os
 import sys
+from contextlib import contextmanager
 from types import CodeType
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Iterator, Optional, Sequence
 
-_CACHE_NAME = "dataclass_methods"  # in __pycache__: dataclass_methods.cpython-311.marshal
+
+def command_line(argv: Optional[Sequence[str]] = None) -> int:
+    """The ``lrlint`` command (``lrlint.cli.main``), its modules imported with their compiled
+    methods reused (a run whose results are all cached imports no more than these)."""
+    with _methods_compiled_once("cli_methods"):
+        from .cli import main
+    return main(argv)
 
 
 def import_analysis() -> None:
@@ -35,39 +43,43 @@ def import_analysis() -> None:
     if _imported:
         return
     _imported = True
+    with _methods_compiled_once("dataclass_methods"):
+        import libcst  # noqa: F401
+
+        from . import locate, rules, slicing  # noqa: F401
+        from .model import extract  # noqa: F401
+
+
+_imported = False
+
+
+@contextmanager
+def _methods_compiled_once(name: str) -> Iterator[None]:
+    """While the body imports modules, their dataclasses' methods come from the cache file
+    ``name`` where their text is known; the file is rewritten when some were new."""
     import dataclasses
 
     if "exec" in vars(dataclasses):  # not the builtin: someone else's patch, left alone
-        _import_modules()
+        yield
         return
-    path = cache_path()
+    path = cache_path(name)
     cached = _read(path) if path is not None else {}
     methods = _CompiledMethods(cached)
     dataclasses.exec = methods.exec  # type: ignore[attr-defined]  # shadows the builtin there only
     try:
-        _import_modules()
+        yield
     finally:
         del dataclasses.exec  # type: ignore[attr-defined]
     if path is not None and methods.compiled_anew and not sys.dont_write_bytecode:
         _write(path, _kept(cached, methods.used))
 
 
-_imported = False
-
-
-def _import_modules() -> None:
-    """libcst, and the modules of lrlint that define the training-loop model's dataclasses."""
-    import libcst  # noqa: F401
-
-    from . import locate, rules, slicing  # noqa: F401
-    from .model import extract  # noqa: F401
-
-
-def cache_path() -> Optional[str]:
-    """Where this interpreter keeps the compiled methods: None when it has no bytecode cache tag."""
+def cache_path(name: str) -> Optional[str]:
+    """Where this interpreter keeps the compiled methods ``name``: in __pycache__, as
+    ``name.cpython-311.marshal``; None when it has no bytecode cache tag."""
     if sys.implementation.cache_tag is None:
         return None
-    beside = os.path.join(os.path.dirname(os.path.abspath(__file__)), _CACHE_NAME + ".py")
+    beside = os.path.join(os.path.dirname(os.path.abspath(__file__)), name + ".py")
     return os.path.splitext(importlib.util.cache_from_source(beside))[0] + ".marshal"
 
 

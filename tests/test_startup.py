@@ -41,7 +41,14 @@ def shape(value):
                 value.co_argcount, value.co_kwonlyargcount]
     return repr(value)
 
-if sys.argv[1] in ("cached", "engine first", "libcst first"):
+if sys.argv[1] == "command line":  # the console script, its output out of the way
+    import contextlib, io
+    from lrlint.startup import command_line
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert command_line(["--version"]) == 0
+elif sys.argv[1] == "command line plain":
+    import lrlint.cli
+elif sys.argv[1] in ("cached", "engine first", "libcst first"):
     if sys.argv[1] == "engine first":  # as the command line does: the model package comes earlier
         import lrlint.engine
     if sys.argv[1] == "libcst first":  # as a program that uses libcst and lrlint's API does
@@ -82,8 +89,8 @@ def _probe(mode: str, prefix: Path, **env: str) -> Dict:
     return json.loads(done.stdout)
 
 
-def _cache_files(prefix: Path):
-    return sorted(prefix.rglob("dataclass_methods.*.marshal"))
+def _cache_files(prefix: Path, name: str = "dataclass_methods"):
+    return sorted(prefix.rglob(f"{name}.*.marshal"))
 
 
 def test_cached_methods_are_the_ones_a_plain_import_compiles(tmp_path):
@@ -98,6 +105,18 @@ def test_cached_methods_are_the_ones_a_plain_import_compiles(tmp_path):
     assert first["compiled"] > 500  # the first process compiles them...
     assert again["compiled"] == 0  # ...the next one compiles none
     assert not first["patched"] and not again["patched"]  # dataclasses is as it was
+
+
+def test_the_command_lines_methods_are_cached_apart_from_the_analysis(tmp_path):
+    plain = _probe("command line plain", tmp_path / "plain")
+    first = _probe("command line", tmp_path / "cache")
+    again = _probe("command line", tmp_path / "cache")
+
+    assert len(plain["methods"]) > 40  # diagnostics, settings, cache entries...
+    assert first["methods"] == plain["methods"] == again["methods"]
+    assert first["compiled"] > 40 and again["compiled"] == 0
+    assert len(_cache_files(tmp_path / "cache", "cli_methods")) == 1
+    assert _cache_files(tmp_path / "cache") == []  # --version imports no analysis
 
 
 def test_processes_that_import_in_another_order_share_the_cache(tmp_path):
