@@ -39,6 +39,8 @@ def shape(value):
                 value.co_code.hex(), [shape(c) for c in value.co_consts], list(value.co_names),
                 list(value.co_varnames), list(value.co_freevars), list(value.co_cellvars),
                 value.co_argcount, value.co_kwonlyargcount]
+    if isinstance(value, frozenset):  # its order follows string hashes, which differ by process
+        return sorted(repr(item) for item in value)
     return repr(value)
 
 if sys.argv[1] == "command line":  # the console script, its output out of the way
@@ -102,7 +104,7 @@ def test_cached_methods_are_the_ones_a_plain_import_compiles(tmp_path):
     assert first["methods"] == plain["methods"]
     assert again["methods"] == plain["methods"]
     assert len(_cache_files(tmp_path / "cache")) == 1
-    assert first["compiled"] > 500  # the first process compiles them...
+    assert first["compiled"] > 200  # the first process compiles them (a class at a time from Python 3.13)...
     assert again["compiled"] == 0  # ...the next one compiles none
     assert not first["patched"] and not again["patched"]  # dataclasses is as it was
 
@@ -114,7 +116,7 @@ def test_the_command_lines_methods_are_cached_apart_from_the_analysis(tmp_path):
 
     assert len(plain["methods"]) > 40  # diagnostics, settings, cache entries...
     assert first["methods"] == plain["methods"] == again["methods"]
-    assert first["compiled"] > 40 and again["compiled"] == 0
+    assert first["compiled"] > 10 and again["compiled"] == 0
     assert len(_cache_files(tmp_path / "cache", "cli_methods")) == 1
     assert _cache_files(tmp_path / "cache") == []  # --version imports no analysis
 
@@ -123,14 +125,14 @@ def test_processes_that_import_in_another_order_share_the_cache(tmp_path):
     # Each compiles methods the other does not: libcst's, and those of lrlint's model package.
     rounds = [_probe(mode, tmp_path)["compiled"] for mode in ["engine first", "libcst first"] * 2]
 
-    assert rounds[0] > 500 and rounds[1] > 0
+    assert rounds[0] > 200 and rounds[1] > 0
     assert rounds[2:] == [0, 0]  # neither order makes the other compile again
 
 
 def test_no_cache_is_written_where_bytecode_is_not(tmp_path):
     result = _probe("cached", tmp_path, PYTHONDONTWRITEBYTECODE="1")
 
-    assert result["compiled"] > 500
+    assert result["compiled"] > 200
     assert _cache_files(tmp_path) == []
 
 
@@ -146,7 +148,7 @@ def test_a_damaged_or_foreign_cache_is_compiled_anew_and_replaced(tmp_path, cont
     damaged = _probe("cached", tmp_path)
     repaired = _probe("cached", tmp_path)
 
-    assert damaged["compiled"] > 500
+    assert damaged["compiled"] > 200
     assert repaired["compiled"] == 0
     assert _read(str(cache)) == marshal.loads(whole[len(MAGIC_NUMBER) :])
 
