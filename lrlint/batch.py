@@ -180,7 +180,7 @@ def _importing(frame: Any) -> bool:
 
 def _check_all(jobs: List[Job], workers: int) -> Iterator[Checked]:
     if workers <= 1 or len(jobs) < MIN_FILES_FOR_POOL:
-        yield from map(check_one, jobs)
+        yield from _check_here(jobs)
         return
     from concurrent.futures import ProcessPoolExecutor  # imported here: a small run needs no pool
     from concurrent.futures.process import BrokenProcessPool
@@ -210,7 +210,7 @@ def _check_all(jobs: List[Job], workers: int) -> Iterator[Checked]:
                     future.cancel()
     except (BrokenProcessPool, OSError, PermissionError):
         # No processes here (a sandbox without semaphores) or a worker was killed: finish alone.
-        yield from map(check_one, jobs[done:])
+        yield from _check_here(jobs[done:])
 
 
 @contextmanager
@@ -257,7 +257,18 @@ def _end_with(parent: int) -> None:
 
 
 def _check_run(run: List[Job]) -> List[Checked]:
-    return [check_one(job) for job in run]
+    return list(_check_here(run))
+
+
+def _check_here(jobs: Sequence[Job]) -> Iterator[Checked]:
+    """Check the jobs in this process, in order, the analysis told which come next (see
+    ``project.checked_later``)."""
+    from .project import checked_later
+
+    with checked_later(absolute_path(job.path) for job in jobs) as later:
+        for job in jobs:
+            later.discard(absolute_path(job.path))
+            yield check_one(job)
 
 
 def _context() -> "multiprocessing.context.BaseContext":

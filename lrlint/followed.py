@@ -5,8 +5,9 @@ The analysis reads only the top-level definitions and imports of a module a chec
 `from transformers.modeling_utils import unwrap_model` needs one function of a 5,000-line module.
 libcst parses about nine times slower than CPython, so such a module is split by CPython's parser
 into its top-level statements, and libcst parses a statement only when the analysis first looks
-up a name it binds. A module that may itself have findings is parsed whole instead: it is likely
-checked in this process too, and then reuses that tree (``project.tree_parsed_from``).
+up a name it binds. A module that may itself have findings is parsed whole instead when this
+process checks it later, as its check then reuses that tree (``project.tree_parsed_from``; see
+``project.checked_later``).
 
 Statements that bind the same name run together, in the order of the file, so the last binding
 wins as it does when the module runs.

@@ -144,11 +144,34 @@ class ProjectModules:
     @staticmethod
     def followed(path: StrPath) -> Optional[FollowedModule]:
         """The module as the analysis follows into it (see lrlint.followed); None when it cannot
-        be read or parsed. A module that may have findings of its own is parsed whole."""
-        if ProjectModules.satisfies(path, text_verdict):
+        be read or parsed. A module that may have findings of its own is parsed whole when this
+        process checks it later (its check then reuses the tree), or when that is not known."""
+        if ProjectModules.satisfies(path, text_verdict) and _checked_later_here(path):
             tree = ProjectModules.parse(path)
             return FollowedModule.whole(tree) if tree is not None else None
         return _kept(_SPLIT, path, _split)
+
+
+_CHECKED_LATER: Optional[Set[str]] = None  # see checked_later; None: not known
+
+
+@contextmanager
+def checked_later(paths: Iterable[str]) -> Iterator[Set[str]]:
+    """Tells the analysis which files (absolute paths) this process checks next, in the block; the
+    caller removes each from the set as its check starts. A followed module that may have
+    findings is parsed whole only if it is among them: another process checks the others (a
+    pool's worker gets runs of neighbouring files), and there a whole tree would be parsed
+    twice, where following needs only the statements that bind the names looked up."""
+    global _CHECKED_LATER
+    outer, _CHECKED_LATER = _CHECKED_LATER, set(paths)
+    try:
+        yield _CHECKED_LATER
+    finally:
+        _CHECKED_LATER = outer
+
+
+def _checked_later_here(path: StrPath) -> bool:
+    return _CHECKED_LATER is None or os.fspath(path) in _CHECKED_LATER
 
 
 def _kept(

@@ -104,6 +104,74 @@ def test_the_same_findings_as_when_parsed_whole(tmp_path: Path, monkeypatch: pyt
     assert sorted((d.path, d.line, d.column, d.code) for d in lint_file(root / "train.py").diagnostics) == split
 
 
+# A module that builds a scheduler: it may have findings of its own.
+BUILDERS = """
+import torch
+
+
+def build(model):
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    return optimizer, torch.optim.lr_scheduler.StepLR(optimizer, step_size=30)
+
+
+def unrelated():
+    return 1
+"""
+
+USES_BUILDERS = """
+from builders import build
+
+optimizer, scheduler = build(model)
+for epoch in range(90):
+    for batch in loader:
+        optimizer.step()
+        scheduler.step()
+"""
+
+
+def test_a_module_with_findings_of_its_own_is_parsed_whole_only_if_this_process_checks_it_later(
+    tmp_path: Path,
+) -> None:
+    root = make_project(tmp_path, {"builders.py": BUILDERS, "train.py": USES_BUILDERS})
+    builders = str(root / "builders.py")
+
+    with project.checked_later([builders]):
+        assert ProjectModules.followed(builders).tree is not None  # its own check reuses the tree
+    project._PARSED.clear()
+    with project.checked_later([]):  # checked earlier, or by another process
+        followed = ProjectModules.followed(builders)
+        assert followed.tree is None and followed.group_of("build") is not None
+    project._SPLIT.clear()
+    assert ProjectModules.followed(builders).tree is not None  # not known (the API): whole, as before
+
+
+def test_a_run_of_files_parses_a_module_whole_for_an_importer_checked_before_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lrlint.batch import Job, _check_here
+
+    root = make_project(tmp_path, {"builders.py": BUILDERS, "train.py": USES_BUILDERS})
+    parsed_whole: List[str] = []
+    parse = project._parse
+    monkeypatch.setattr(project, "_parse", lambda data: parsed_whole.append(data[:12]) or parse(data))
+
+    def findings(names: List[str]) -> List[Tuple[str, int, str]]:
+        jobs = [Job(str(root / name), name, frozenset({"LR003"}), {}) for name in names]
+        found = [d for checked in _check_here(jobs) for d in checked.result.diagnostics]
+        return sorted((Path(d.path).name, d.line, d.code) for d in found)
+
+    # train.py follows into builders.py, which is checked next in this process: parsed whole,
+    # once, for both.
+    assert findings(["train.py", "builders.py"]) == [("train.py", 7, "LR003")]
+    assert parsed_whole == [b"import torch"]
+    # Checked first, builders.py is split when train.py follows into it afterwards.
+    for cache in (project._PARSED, project._SPLIT):
+        cache.clear()
+    parsed_whole.clear()
+    assert findings(["builders.py", "train.py"]) == [("train.py", 7, "LR003")]
+    assert parsed_whole == []
+
+
 def _split(source: str) -> FollowedModule:
     source = textwrap.dedent(source).lstrip("\n")
     return FollowedModule.split(source, ast.parse(source))
