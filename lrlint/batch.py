@@ -47,6 +47,7 @@ class Job(NamedTuple):
     schedulers: Mapping[str, Tuple[str, ...]]
     timeout: float = 0.0  # seconds of CPU time; 0: no limit
     size: int = 0  # bytes, as discovery found them: which runs of files to start first
+    cached: bool = True  # the result is stored: what it depends on is recorded (stamps, digests)
 
     @property
     def settings(self) -> str:
@@ -70,7 +71,9 @@ def check_files(jobs: Sequence[Job], cache: Optional[ResultCache] = None, worker
     cached: List[Optional[FileResult]] = [
         cache.lookup(absolute_path(job.path), job.settings) if cache is not None else None for job in jobs
     ]
-    pending = [job for job, hit in zip(jobs, cached) if hit is None]
+    pending = [
+        job if cache is not None else job._replace(cached=False) for job, hit in zip(jobs, cached) if hit is None
+    ]
     computed = _check_all(pending, workers)
     for job, hit in zip(jobs, cached):
         if hit is not None:
@@ -92,12 +95,12 @@ def absolute_path(path: str) -> str:
 
 
 def check_one(job: Job) -> Checked:
-    """Check one file and record what its result depends on."""
+    """Check one file and, for the cache, record what its result depends on."""
     # Imported here: a run whose files are all cached never loads the analysis.
     from .engine import lint_bytes, lint_file, unanalyzable_result
     from .project import recording_reads
 
-    before = stamp(job.path)
+    before = stamp(job.path) if job.cached else None  # None: no entry is made (--no-cache)
     try:
         data = read_regular_file(job.path)
     except OSError:

@@ -68,3 +68,22 @@ def test_a_pool_worker_starts_with_fewer_collections(monkeypatch: pytest.MonkeyP
 def test_absolute_path_is_abspath(parts, leading_slash, trailing_slash) -> None:
     path = ("/" if leading_slash else "") + "/".join(parts) + ("/" if trailing_slash else "")
     assert batch.absolute_path(path or ".") == os.path.abspath(path or ".")
+
+
+def test_without_a_cache_no_entry_is_made(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--no-cache: a file is neither hashed nor stamped, nor its dependencies' digests gathered."""
+    from lrlint.cache import ResultCache
+
+    (tmp_path / "train.py").write_text(
+        "import torch\nopt = torch.optim.SGD(m.parameters(), lr=0.1)\n"
+        "s = torch.optim.lr_scheduler.StepLR(opt, 30)\nfor x in data:\n    s.step()\n    opt.step()\n"
+    )
+    jobs = [batch.Job(str(tmp_path / "train.py"), "train.py", frozenset({"LR001"}), {})]
+    entries = []
+    monkeypatch.setattr(batch, "dependencies_of", lambda reads: entries.append(reads) or ())
+
+    uncached = list(batch.check_files(jobs, None))
+    assert entries == []
+    cached = list(batch.check_files(jobs, ResultCache(tmp_path / "cache")))
+    assert len(entries) == 1
+    assert [r.diagnostics for r in uncached] == [r.diagnostics for r in cached] != [()]
