@@ -264,8 +264,8 @@ def _check_run(run: List[Job]) -> List[Checked]:
 
 
 def _check_here(jobs: Sequence[Job]) -> Iterator[Checked]:
-    """Check the jobs in this process, in order, the analysis told which come next (see
-    ``project.checked_later``)."""
+    """Check the jobs in this process, in order, telling the analysis which of them are still to
+    come (see ``project.checked_later``)."""
     from .project import checked_later
 
     with checked_later(absolute_path(job.path) for job in jobs) as later:
