@@ -7,10 +7,9 @@ the source text of ``__init__``, ``__eq__``, ``__repr__``, ``__hash__``… and c
 does of modules in ``__pycache__``.
 
 So while lrlint imports its command line (``command_line``) and its analysis (``import_analysis``),
-``dataclasses`` calls an ``exec`` that looks the text up in a cache of code objects kept beside
-lrlint's own bytecode (``__pycache__``, the same rules: not written under
-``PYTHONDONTWRITEBYTECODE``, under ``sys.pycache_prefix`` when set), and compiles only text it has
-not seen. The key is the whole text and the file is tagged with the interpreter's bytecode
+``dataclasses`` calls an ``exec`` that looks the text up in a cache of code objects kept in the
+user's cache directory (``~/.cache/lrlint``; not written under ``PYTHONDONTWRITEBYTECODE``, as no
+bytecode is), and compiles only text it has not seen. The key is the whole text and the file is tagged with the interpreter's bytecode
 version, so a method is either the one ``exec`` would have compiled from that text or compiled
 anew: new versions of Python or libcst only cost a miss. Outside those imports, ``dataclasses``
 is left as it was.
@@ -77,12 +76,29 @@ def _methods_compiled_once(name: str) -> Iterator[None]:
 
 
 def cache_path(name: str) -> Optional[str]:
-    """Where this interpreter keeps the compiled methods ``name``: ``__pycache__/NAME.cpython-311.marshal``
-    beside lrlint's modules (or under ``sys.pycache_prefix``); None without a bytecode cache tag."""
-    if sys.implementation.cache_tag is None:
+    """Where this interpreter's compiled methods ``name`` are kept: in lrlint's folder of the
+    user's cache directory, as black keeps its grammar tables, rather than in the installed
+    package, which ``pip uninstall`` would leave behind. None where there is none."""
+    folder = _user_cache_folder()
+    if folder is None or sys.implementation.cache_tag is None:
         return None
-    beside = os.path.join(os.path.dirname(os.path.abspath(__file__)), name + ".py")
-    return os.path.splitext(importlib.util.cache_from_source(beside))[0] + ".marshal"
+    optimized = f".opt-{sys.flags.optimize}" if sys.flags.optimize else ""
+    return os.path.join(folder, f"{name}.{sys.implementation.cache_tag}{optimized}.marshal")
+
+
+def _user_cache_folder() -> Optional[str]:
+    """``$XDG_CACHE_HOME/lrlint`` (``~/.cache/lrlint``), ``~/Library/Caches/lrlint`` on macOS,
+    ``%LOCALAPPDATA%\\lrlint\\Cache`` on Windows; None without a home to put it in."""
+    if sys.platform == "win32":
+        base = os.environ.get("LOCALAPPDATA", "")
+        return os.path.join(base, "lrlint", "Cache") if os.path.isabs(base) else None
+    home = os.path.expanduser("~")
+    if not os.path.isabs(home):  # no HOME, no password entry: "~" stays as it is
+        return None
+    if sys.platform == "darwin":
+        return os.path.join(home, "Library", "Caches", "lrlint")
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    return os.path.join(base if os.path.isabs(base) else os.path.join(home, ".cache"), "lrlint")
 
 
 def _kept(cached: Dict[str, CodeType], used: Dict[str, CodeType]) -> Dict[str, CodeType]:

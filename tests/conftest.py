@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Dict, Iterator, Optional
 
 import pytest
 from click.testing import CliRunner, Result
 
 from lrlint.cli import cli
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _user_cache_of_the_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The compiled methods lrlint keeps in the user's cache directory (lrlint.startup) go to a
+    folder of the session, for lrlint in this process and the ones the tests start: a test run
+    writes nothing into the home directory."""
+    folder = str(tmp_path_factory.mktemp("user-cache"))
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("XDG_CACHE_HOME", "LOCALAPPDATA"):
+            patch.setenv(name, folder)
+        yield
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from typing import Dict
 
 import pytest
 
+from lrlint import startup
 from lrlint.startup import _MOST_KEPT, _CompiledMethods, _kept, _read, _write
 
 REPO = Path(__file__).resolve().parent.parent
@@ -84,7 +85,9 @@ print(json.dumps({"compiled": compiled, "patched": "exec" in vars(dataclasses), 
 
 def _probe(mode: str, prefix: Path, **env: str) -> Dict:
     environment = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    environment.update(PYTHONPYCACHEPREFIX=str(prefix), PYTHONPATH=str(REPO), **env)
+    # The user's cache directory, wherever the platform looks for it, and the bytecode too: in ``prefix``.
+    places = {name: str(prefix) for name in ("XDG_CACHE_HOME", "HOME", "LOCALAPPDATA", "PYTHONPYCACHEPREFIX")}
+    environment.update(places, PYTHONPATH=str(REPO), **env)
     done = subprocess.run(
         [sys.executable, "-c", PROBE, mode], capture_output=True, text=True, env=environment, check=True
     )
@@ -196,3 +199,15 @@ def test_stale_methods_are_dropped_past_the_bound():
     assert _kept({"other": code}, used) == {"other": code, "used": code}
     stale = {str(number): code for number in range(_MOST_KEPT)}
     assert _kept(stale, used) == used
+
+
+@pytest.mark.skipif(sys.platform in ("win32", "darwin"), reason="the XDG layout")
+def test_the_cache_is_in_the_users_cache_directory(tmp_path, monkeypatch):
+    tag = sys.implementation.cache_tag
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert startup.cache_path("m") == str(tmp_path / "xdg" / "lrlint" / f"m.{tag}.marshal")
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/ignored")  # the XDG spec wants an absolute path
+    assert startup.cache_path("m") == str(tmp_path / ".cache" / "lrlint" / f"m.{tag}.marshal")
+    monkeypatch.setattr(startup.os.path, "expanduser", lambda path: path)  # no home at all
+    assert startup.cache_path("m") is None
