@@ -32,8 +32,6 @@ import re
 from functools import lru_cache
 from typing import Callable, Collection, Dict, FrozenSet, Iterable, List, NamedTuple, Optional, Set, Tuple, Union
 
-from .model.known import looks_like_scheduler
-
 # Words that can begin any of the patterns below; a text without one of them is skipped at once.
 _SUBSTRINGS = ("sched", "Sched", "SCHED", "LR", "lr_s", "WarmRestarts", "configure_optimizers")
 # (a) what builds or hands out a scheduler: torch's classes (`StepLR`, `ReduceLROnPlateau`, the
@@ -209,6 +207,10 @@ class Traits(NamedTuple):
 
 def _names_a_scheduler(code: str) -> bool:
     """Whether an object (not a called function) is named as the model takes for a scheduler."""
+    # Imported here: the model package builds dataclasses, which a file that turns out to be a
+    # candidate imports with the analysis, where their compiled methods are reused (lrlint.startup).
+    from .model.known import looks_like_scheduler
+
     seen: Set[str] = set()
     for match in _SCHEDULER_PART.finditer(code):
         start, end = _word_around(code, match.start(), match.end())

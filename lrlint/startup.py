@@ -103,7 +103,7 @@ def _user_cache_folder() -> Optional[str]:
 
 def _kept(cached: Dict[str, CodeType], used: Dict[str, CodeType]) -> Dict[str, CodeType]:
     """What the file keeps: what it held and what this import used. Processes use different sets
-    (the command line imports the model package before the rest, a program may import libcst
+    (the command line imports the pre-filter before the rest, a program may import libcst
     itself first): keeping both spares each a rewrite when they alternate. Past a bound, which
     stale methods from earlier versions of libcst or lrlint reach first, only what this import
     used."""

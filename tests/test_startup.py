@@ -52,7 +52,7 @@ if sys.argv[1] == "command line":  # the console script, its output out of the w
 elif sys.argv[1] == "command line plain":
     import lrlint.cli
 elif sys.argv[1] in ("cached", "engine first", "libcst first"):
-    if sys.argv[1] == "engine first":  # as the command line does: the model package comes earlier
+    if sys.argv[1] == "engine first":  # as the command line does: the pre-filter comes earlier
         import lrlint.engine
     if sys.argv[1] == "libcst first":  # as a program that uses libcst and lrlint's API does
         import libcst
@@ -125,7 +125,7 @@ def test_the_command_lines_methods_are_cached_apart_from_the_analysis(tmp_path):
 
 
 def test_processes_that_import_in_another_order_share_the_cache(tmp_path):
-    # Each compiles methods the other does not: libcst's, and those of lrlint's model package.
+    # Each compiles methods the other does not: libcst's, and those of the engine's modules.
     rounds = [_probe(mode, tmp_path)["compiled"] for mode in ["engine first", "libcst first"] * 2]
 
     assert rounds[0] > 200 and rounds[1] > 0
