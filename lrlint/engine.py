@@ -31,7 +31,6 @@ from .prefilter import (
 )
 from .project import ImportedNames, ProjectModules, names_used_outside_imports, tree_parsed_from
 from .startup import import_analysis
-from .suppress import file_exemptions, filter_suppressed, is_exempt
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -127,6 +126,8 @@ def lint_source(
     here = [d for d in diagnostics if d.path == path]
     elsewhere = [d for d in diagnostics if d.path != path]  # in an imported module: its own noqa applied
     if here:  # the lines are split only to read their noqa comments (most files have no finding)
+        from .suppress import filter_suppressed  # here: a file with no finding needs no noqa patterns
+
         here = filter_suppressed(here, _LINE_BREAK.split(source))
     return sorted(here + elsewhere, key=Diagnostic.sort_key)
 
@@ -144,7 +145,9 @@ def _analyse(
     if not _may_have_findings(source, schedulers, modules, imports):
         return [], selected  # nothing a rule needs: the file is not even parsed (see lrlint.prefilter)
     # Read only now: lower-casing every file to look for `noqa` cost more than this whole check
-    # of a file the pre-filter skips.
+    # of a file the pre-filter skips (which does not even import the patterns).
+    from .suppress import file_exemptions, is_exempt
+
     exempt_file = file_exemptions(source)
     enabled = frozenset(code for code in selected if not is_exempt(code, exempt_file))
     if not enabled:
@@ -360,6 +363,7 @@ def _in_followed_modules(followed: list, findings: list, enabled: frozenset) -> 
     scheduler it steps was built here) is reported where the misuse is, in that module, with that
     module's `# noqa` and `# lrlint: noqa` applied."""
     from .locate import locate
+    from .suppress import file_exemptions, filter_suppressed, is_exempt
 
     diagnostics: List[Diagnostic] = []
     nodes = [finding.node for finding in findings]
