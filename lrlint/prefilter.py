@@ -207,8 +207,8 @@ class Traits(NamedTuple):
 
 def _names_a_scheduler(code: str) -> bool:
     """Whether an object (not a called function) is named as the model takes for a scheduler."""
-    # Imported here: the model package builds dataclasses, which a file that turns out to be a
-    # candidate imports with the analysis, where their compiled methods are reused (lrlint.startup).
+    # Imported here: a run over files that name no scheduler never loads the model package (its
+    # dataclasses and patterns), and a candidate loads it with the analysis (lrlint.startup).
     from .model.known import looks_like_scheduler
 
     seen: Set[str] = set()
