@@ -268,9 +268,10 @@ def _check_here(jobs: Sequence[Job]) -> Iterator[Checked]:
     come (see ``project.checked_later``)."""
     from .project import checked_later
 
-    with checked_later(absolute_path(job.path) for job in jobs) as later:
-        for job in jobs:
-            later.discard(absolute_path(job.path))
+    paths = [absolute_path(job.path) for job in jobs]
+    with checked_later(paths) as later:
+        for job, path in zip(jobs, paths):
+            later.discard(path)
             yield check_one(job)
 
 

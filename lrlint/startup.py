@@ -9,9 +9,9 @@ does of modules in ``__pycache__``.
 So while lrlint imports its command line (``command_line``) and its analysis (``import_analysis``),
 ``dataclasses`` calls an ``exec`` that looks the text up in a cache of code objects kept in the
 user's cache directory (``~/.cache/lrlint``; not written under ``PYTHONDONTWRITEBYTECODE``, as no
-bytecode is), and compiles only text it has not seen. The key is the whole text and the file is tagged with the interpreter's bytecode
-version, so a method is either the one ``exec`` would have compiled from that text or compiled
-anew: new versions of Python or libcst only cost a miss. Outside those imports, ``dataclasses``
+bytecode is), and compiles only text it has not seen. The key is the whole text and the file is
+tagged with the interpreter's bytecode version, so a method is either the one ``exec`` would have
+compiled from that text or compiled anew: new versions of Python or libcst only cost a miss. Outside those imports, ``dataclasses``
 is left as it was.
 """
 
@@ -120,7 +120,11 @@ class _CompiledMethods:
     def __init__(self, compiled: Dict[str, CodeType]) -> None:
         self._compiled = compiled
         self.used: Dict[str, CodeType] = {}  # what this import used: what the file keeps
-        self.compiled_anew = False
+
+    @property
+    def compiled_anew(self) -> bool:
+        """Whether some method's text was not in the cache."""
+        return not self.used.keys() <= self._compiled.keys()
 
     def exec(self, source: Any, globals: Any = None, locals: Any = None) -> None:
         if isinstance(source, str):
@@ -128,7 +132,6 @@ class _CompiledMethods:
             if code is None:
                 # What exec(source) compiles from dataclasses, which has no __future__ import.
                 code = compile(source, "<string>", "exec", dont_inherit=True)
-                self.compiled_anew = True
             self.used[source] = code
             source = code
         if globals is None:  # exec's own default: the caller's namespace, not this frame's
@@ -159,21 +162,11 @@ def _read(path: str) -> Dict[str, CodeType]:
 
 
 def _write(path: str, compiled: Dict[str, CodeType]) -> None:
-    """Replace the file whole, as Python writes bytecode: a concurrent reader sees the old file or
-    the new one. A folder that cannot be written (a read-only install) only means no cache."""
-    temporary = f"{path}.{os.getpid()}"
+    """Replace the file whole (a concurrent reader sees the old file or the new one); a cache
+    directory that cannot be written only means no cache."""
+    from .atomic import write_atomically
+
     try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)  # no newline translation on Windows
-        handle = os.open(temporary, flags, 0o666)
+        write_atomically(path, importlib.util.MAGIC_NUMBER + marshal.dumps(compiled))
     except OSError:
-        return
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(importlib.util.MAGIC_NUMBER + marshal.dumps(compiled))
-        os.replace(temporary, path)
-    except OSError:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
+        pass
